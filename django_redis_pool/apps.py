@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import atexit
+from typing import Any
+
+from django.apps import AppConfig
+from django.core.checks import Tags, register
+from django.core.signals import setting_changed
+
+
+class DjangoRedisPoolConfig(AppConfig):
+    name = "django_redis_pool"
+    verbose_name = "Redis pool"
+
+    def ready(self) -> None:
+        from . import checks, pools
+
+        pools.build_all(raise_errors=True)
+        atexit.register(pools.close_all)
+        register(Tags.caches)(checks.check_settings)
+        register(Tags.caches, deploy=True)(checks.check_deploy)
+        setting_changed.connect(rebuild_on_setting_change, dispatch_uid="django_redis_pool")
+
+
+def rebuild_on_setting_change(*, setting: str, **kwargs: Any) -> None:
+    if setting != "REDIS_POOL":
+        return
+    from . import conf, pools
+
+    conf.clear_settings_cache()
+    # Tests may switch to an invalid setting on purpose: keep it for the checks
+    # (E001) and for the error get_redis() raises, instead of failing here.
+    pools.build_all(raise_errors=False)

@@ -1,0 +1,44 @@
+"""The name each pooled connection gives itself on the server (``CLIENT SETNAME``).
+
+``<prefix>:<alias>:<host>:<pid>`` lets ``redis_pool_status`` group ``CLIENT LIST`` by process.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from typing import NamedTuple
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]")
+
+
+class ClientName(NamedTuple):
+    prefix: str
+    alias: str
+    host: str
+    pid: int
+
+
+def _safe(part: str) -> str:
+    # Redis refuses names with spaces; ':' is our separator.
+    return _UNSAFE.sub("_", part) or "_"
+
+
+def local_host() -> str:
+    return _safe(socket.gethostname())
+
+
+def format_client_name(prefix: str, alias: str, pid: int) -> str:
+    return f"{prefix}:{_safe(alias)}:{local_host()}:{pid}"
+
+
+def parse_client_name(name: str) -> ClientName | None:
+    """The parts of a name made by :func:`format_client_name`, or None for any other name."""
+    parts = name.split(":")
+    if len(parts) != 4 or not parts[3].isdigit():
+        return None
+    return ClientName(parts[0], parts[1], parts[2], int(parts[3]))
+
+
+def alias_matches(alias: str, name: ClientName, prefix: str) -> bool:
+    return name.prefix == prefix and name.alias == _safe(alias)

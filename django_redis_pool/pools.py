@@ -1,0 +1,189 @@
+"""The registry: one pool and one client per alias, per process.
+
+``build_all()`` runs at ``AppConfig.ready()`` and again when ``REDIS_POOL`` changes;
+``get_redis()`` is a dict lookup. Fork safety comes from redis-py itself: every pool
+compares its pid on each checkout and starts afresh in a forked child without
+touching the parent's sockets; ``stats`` resets its counters and renames connections.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import redis
+from django.core.exceptions import ImproperlyConfigured
+
+from .conf import DEFAULT_ALIAS, PoolSettings, get_settings
+from .exceptions import UnknownAliasError
+from .redaction import redact_options
+from .stats import CountingBlockingConnectionPool, CountingConnectionPool, CountingPoolMixin
+
+logger = logging.getLogger("django_redis_pool")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What redis-py will actually use, whether or not the setting gave it."""
+
+    socket_timeout: float | None
+    socket_connect_timeout: float | None
+    max_connections: int
+    blocking: bool
+    pool_timeout: float | None
+
+
+@dataclass(frozen=True)
+class PoolEntry:
+    settings: PoolSettings
+    pool: CountingPoolMixin
+    client: redis.Redis
+    limits: Limits
+
+
+_lock = threading.Lock()
+_entries: dict[str, PoolEntry] = {}
+# A second dict of clients alone keeps get_redis() to one lookup.
+_clients: dict[str, redis.Redis] = {}
+_built = False
+_build_error: ImproperlyConfigured | None = None
+
+
+def build_pool(settings: PoolSettings) -> CountingPoolMixin:
+    """A redis-py pool for one alias; no connection is opened."""
+    pool_class = CountingBlockingConnectionPool if settings.blocking else CountingConnectionPool
+    kwargs: dict[str, Any] = {
+        "alias": settings.alias,
+        "safe_url": settings.safe_url,
+        "client_name_prefix": settings.client_name,
+        **settings.kwargs,
+    }
+    try:
+        if settings.scheme == "fakeredis":
+            import fakeredis
+
+            path = urlsplit(settings.url).path.lstrip("/")
+            return pool_class(
+                connection_class=fakeredis.FakeConnection,
+                server=fakeredis.FakeServer(),  # one in-process server per alias
+                db=int(path or 0),
+                **kwargs,
+            )
+        return pool_class.from_url(settings.url, **kwargs)
+    except (TypeError, ValueError) as exc:
+        raise ImproperlyConfigured(
+            f"REDIS_POOL[{settings.alias!r}] could not build a pool from "
+            f"{settings.safe_url!r} and {redact_options(settings.kwargs)!r}: {exc}"
+        ) from None
+
+
+def effective_limits(settings: PoolSettings, pool: CountingPoolMixin) -> Limits:
+    # Build (never connect) one connection the way the pool would: this reads the
+    # installed redis-py's defaults and rejects unknown OPTIONS before any request.
+    try:
+        probe = pool.connection_class(**pool.connection_kwargs)  # type: ignore[attr-defined]
+    except TypeError as exc:
+        raise ImproperlyConfigured(
+            f"REDIS_POOL[{settings.alias!r}]['OPTIONS'] has an argument that "
+            f"{pool.connection_class.__name__} does not accept: {exc}"  # type: ignore[attr-defined]
+        ) from None
+    return Limits(
+        socket_timeout=getattr(probe, "socket_timeout", None),
+        socket_connect_timeout=getattr(probe, "socket_connect_timeout", None),
+        max_connections=pool.max_connections,
+        blocking=pool.blocking,
+        pool_timeout=pool.pool_timeout,
+    )
+
+
+def _build_entry(settings: PoolSettings) -> PoolEntry:
+    pool = build_pool(settings)
+    limits = effective_limits(settings, pool)
+    client = redis.Redis(connection_pool=pool)  # type: ignore[arg-type]
+    logger.debug("django_redis_pool: built %r", pool)
+    return PoolEntry(settings=settings, pool=pool, client=client, limits=limits)
+
+
+def build_all(raise_errors: bool = True) -> None:
+    """Close the current pools and build one per alias of the current setting."""
+    global _built, _build_error
+    with _lock:
+        _close_entries()
+        try:
+            entries = {alias: _build_entry(s) for alias, s in get_settings().items()}
+        except ImproperlyConfigured as exc:
+            _build_error = exc
+            _built = True
+            if raise_errors:
+                raise
+            logger.error("django_redis_pool: %s", exc)
+            return
+        _entries.update(entries)
+        _clients.update({alias: entry.client for alias, entry in entries.items()})
+        _build_error = None
+        _built = True
+
+
+def _close_entries() -> None:
+    entries = list(_entries.values())
+    _clients.clear()
+    _entries.clear()
+    for entry in entries:
+        entry.pool.disconnect()  # type: ignore[attr-defined]
+
+
+def close_all() -> None:
+    """Disconnect every pool of this process (at exit, and when the setting changes)."""
+    with _lock:
+        _close_entries()
+
+
+def _missing(alias: str) -> ImproperlyConfigured:
+    if _build_error is not None:
+        return ImproperlyConfigured(f"REDIS_POOL is invalid, so no pool was built: {_build_error}")
+    if not _built:
+        return ImproperlyConfigured(
+            "django_redis_pool has no pools yet: add 'django_redis_pool' to INSTALLED_APPS "
+            "and call it after Django has set up (django.setup())."
+        )
+    configured = ", ".join(repr(a) for a in _entries) or "none (set REDIS_POOL)"
+    return UnknownAliasError(f"REDIS_POOL has no alias {alias!r}; configured aliases: {configured}.")
+
+
+def get_redis(alias: str = DEFAULT_ALIAS) -> redis.Redis:
+    """The process-wide ``redis.Redis`` client on ``alias``'s pool."""
+    try:
+        return _clients[alias]
+    except KeyError:
+        raise _missing(alias) from None
+
+
+def get_entry(alias: str = DEFAULT_ALIAS) -> PoolEntry:
+    try:
+        return _entries[alias]
+    except KeyError:
+        raise _missing(alias) from None
+
+
+def get_pool(alias: str = DEFAULT_ALIAS) -> redis.ConnectionPool:
+    """The redis-py pool object behind ``get_redis(alias)``."""
+    return get_entry(alias).pool  # type: ignore[return-value]
+
+
+def entries() -> dict[str, PoolEntry]:
+    """A snapshot of the built pools, by alias."""
+    return dict(_entries)
+
+
+def build_error() -> ImproperlyConfigured | None:
+    return _build_error
+
+
+def get_stats(alias: str | None = None) -> dict[str, Any]:
+    """Counters of one alias's pool, or of every alias when ``alias`` is None."""
+    if alias is not None:
+        return get_entry(alias).pool.stats()
+    return {name: entry.pool.stats() for name, entry in entries().items()}

@@ -1,0 +1,29 @@
+"""Settings of the example project. REDIS_URL picks the server; fakeredis:// needs none."""
+
+import os
+
+DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-project-not-secret")
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
+INSTALLED_APPS = ["django.contrib.staticfiles", "django_redis_pool", "example"]
+MIDDLEWARE = ["django.middleware.common.CommonMiddleware"]
+ROOT_URLCONF = "example.urls"
+TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}]
+DATABASES: dict[str, dict[str, str]] = {}
+USE_TZ = True
+STATIC_URL = "static/"
+
+REDIS_POOL = {
+    "default": {
+        "URL": os.environ.get("REDIS_URL", "fakeredis://"),
+        "MAX_CONNECTIONS": int(os.environ.get("REDIS_MAX_CONNECTIONS", "20")),
+        "POOL_TIMEOUT": 5.0,
+        "SOCKET_TIMEOUT": 5.0,
+        "SOCKET_CONNECT_TIMEOUT": 5.0,
+        "HEALTH_CHECK_INTERVAL": 30,
+    },
+}
+
+# Requests allowed per client per window on /limited/.
+RATE_LIMIT = int(os.environ.get("RATE_LIMIT", "5"))
+RATE_WINDOW_SECONDS = int(os.environ.get("RATE_WINDOW_SECONDS", "10"))

@@ -1,0 +1,9 @@
+SECRET_KEY = "tests-only"
+INSTALLED_APPS = ["django.contrib.contenttypes", "django_redis_pool", "example"]
+ROOT_URLCONF = "example.urls"
+DATABASES: dict[str, dict[str, str]] = {}
+USE_TZ = True
+TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}]
+REDIS_POOL = {
+    "default": {"URL": "fakeredis://", "SOCKET_TIMEOUT": 5, "SOCKET_CONNECT_TIMEOUT": 5, "POOL_TIMEOUT": 5},
+}
