@@ -92,9 +92,7 @@ def _check_number(alias: str, key: str, value: Any) -> None:
         return
     if key == "MAX_CONNECTIONS":
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-            raise ImproperlyConfigured(
-                f"{_where(alias, key)} must be a positive int, got {value!r}."
-            )
+            raise ImproperlyConfigured(f"{_where(alias, key)} must be a positive int, got {value!r}.")
         return
     allowed = "a positive number of seconds"
     if key in NULLABLE_KEYS:
@@ -145,9 +143,7 @@ def parse_alias(alias: Any, config: Any) -> PoolSettings:
     if not isinstance(alias, str) or not alias:
         raise ImproperlyConfigured(f"{SETTING_NAME} aliases must be non-empty strings, got {alias!r}.")
     if not isinstance(config, Mapping):
-        raise ImproperlyConfigured(
-            f"{_where(alias)} must be a dict, got {type(config).__name__}."
-        )
+        raise ImproperlyConfigured(f"{_where(alias)} must be a dict, got {type(config).__name__}.")
     for key in config:
         if key not in KNOWN_KEYS:
             raise _unknown_key_error(alias, key)
@@ -164,7 +160,9 @@ def parse_alias(alias: Any, config: Any) -> PoolSettings:
 
     client_name = config.get("CLIENT_NAME", DEFAULT_CLIENT_NAME)
     if client_name is not None and (
-        not isinstance(client_name, str) or not client_name or any(c.isspace() or c == ":" for c in client_name)
+        not isinstance(client_name, str)
+        or not client_name
+        or any(c.isspace() or c == ":" for c in client_name)
     ):
         raise ImproperlyConfigured(
             f"{_where(alias, 'CLIENT_NAME')} must be None or a non-empty string without spaces "
@@ -173,7 +171,9 @@ def parse_alias(alias: Any, config: Any) -> PoolSettings:
 
     options = config.get("OPTIONS", {})
     if not isinstance(options, Mapping):
-        raise ImproperlyConfigured(f"{_where(alias, 'OPTIONS')} must be a dict, got {type(options).__name__}.")
+        raise ImproperlyConfigured(
+            f"{_where(alias, 'OPTIONS')} must be a dict, got {type(options).__name__}."
+        )
     for name in options:
         if not isinstance(name, str):
             raise ImproperlyConfigured(f"{_where(alias, 'OPTIONS')} keys must be strings, got {name!r}.")

@@ -52,6 +52,24 @@ _built = False
 _build_error: ImproperlyConfigured | None = None
 
 
+def _fake_connection_class(settings: PoolSettings) -> type[Any]:
+    try:
+        import fakeredis
+    except ImportError:
+        raise ImproperlyConfigured(
+            f"REDIS_POOL[{settings.alias!r}]['URL'] is fakeredis://, which needs the fakeredis "
+            "package: pip install 'django-redis-pool[fake]'."
+        ) from None
+    # fakeredis >= 2.27 names it FakeRedisConnection; FakeConnection is its deprecated alias.
+    return getattr(fakeredis, "FakeRedisConnection", None) or fakeredis.FakeConnection
+
+
+def _fake_server() -> Any:
+    import fakeredis
+
+    return fakeredis.FakeServer()
+
+
 def build_pool(settings: PoolSettings) -> CountingPoolMixin:
     """A redis-py pool for one alias; no connection is opened."""
     pool_class = CountingBlockingConnectionPool if settings.blocking else CountingConnectionPool
@@ -63,12 +81,10 @@ def build_pool(settings: PoolSettings) -> CountingPoolMixin:
     }
     try:
         if settings.scheme == "fakeredis":
-            import fakeredis
-
             path = urlsplit(settings.url).path.lstrip("/")
             return pool_class(
-                connection_class=fakeredis.FakeConnection,
-                server=fakeredis.FakeServer(),  # one in-process server per alias
+                connection_class=_fake_connection_class(settings),
+                server=_fake_server(),  # one in-process server per alias
                 db=int(path or 0),
                 **kwargs,
             )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 MASK = "***"
 SECRET_OPTIONS = frozenset({"password", "ssl_password", "credential_provider", "sentinel_kwargs"})
@@ -29,7 +29,12 @@ def redact_url(url: str) -> str:
     query = parts.query
     if any(key in SECRET_OPTIONS for key, _ in pairs):
         query = urlencode([(k, MASK if k in SECRET_OPTIONS else v) for k, v in pairs], safe="*")
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    # Not urlunsplit: it drops the '//' of an empty host (unix:///path).
+    return (
+        f"{parts.scheme}://{netloc}{parts.path}"
+        + (f"?{query}" if query else "")
+        + (f"#{parts.fragment}" if parts.fragment else "")
+    )
 
 
 def redact_options(options: Mapping[str, Any]) -> dict[str, Any]:

@@ -5,8 +5,18 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import redis
 
 from tests.redis_server import INSTALL_HINT, RedisServer, redis_server_binary
+
+# redis-py < 5.3 requires a command name; 5.3+ deprecates passing one.
+_NEEDS_COMMAND_NAME = tuple(int(p) for p in redis.__version__.split(".")[:2]) < (5, 3)
+
+
+def checkout(pool: Any) -> Any:
+    """Take a connection out of a pool by hand, on every supported redis-py."""
+    return pool.get_connection("PING") if _NEEDS_COMMAND_NAME else pool.get_connection()
+
 
 SAFE_LIMITS = {"SOCKET_TIMEOUT": 5, "SOCKET_CONNECT_TIMEOUT": 5, "POOL_TIMEOUT": 5}
 

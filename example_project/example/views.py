@@ -32,7 +32,13 @@ def limited(request: HttpRequest) -> HttpResponse:
     limit, window = settings.RATE_LIMIT, settings.RATE_WINDOW_SECONDS
     client_id = request.META.get("REMOTE_ADDR", "unknown")
     allowed, count, retry_after = fixed_window_hit(client_id, limit, window)
-    context = {"allowed": allowed, "count": count, "limit": limit, "window": window, "retry_after": retry_after}
+    context = {
+        "allowed": allowed,
+        "count": count,
+        "limit": limit,
+        "window": window,
+        "retry_after": retry_after,
+    }
     response = render(request, "example/limited.html", context, status=200 if allowed else 429)
     if not allowed:
         response["Retry-After"] = str(retry_after)
@@ -41,7 +47,10 @@ def limited(request: HttpRequest) -> HttpResponse:
 
 def pool(request: HttpRequest) -> HttpResponse:
     # repr() of a pool names its alias and URL with the password redacted.
-    rows = [{"alias": alias, "pool": repr(get_pool(alias)), "stats": stats} for alias, stats in get_stats().items()]
+    rows = [
+        {"alias": alias, "pool": repr(get_pool(alias)), "stats": stats}
+        for alias, stats in get_stats().items()
+    ]
     if request.GET.get("format") == "json":
         return JsonResponse({"pools": {row["alias"]: row for row in rows}})
     return render(request, "example/pool.html", {"rows": rows})
