@@ -11,12 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from .redaction import redact_options, redact_url
+from .redaction import SECRET_OPTIONS, redact_options, redact_url
 
 SETTING_NAME = "REDIS_POOL"
 DEFAULT_ALIAS = "default"
@@ -70,6 +70,14 @@ class PoolSettings:
         parts = urlsplit(self.url)
         keys = ("password", "username", "credential_provider")
         return bool(parts.password or parts.username or any(self.kwargs.get(k) for k in keys))
+
+    def secret_values(self) -> list[str]:
+        """Every secret string of this alias, to scrub from text that may echo one."""
+        parts = urlsplit(self.url)
+        found = [unquote(parts.password)] if parts.password else []
+        found += [v for k, v in parse_qsl(parts.query) if k in SECRET_OPTIONS]
+        found += [v for k, v in self.kwargs.items() if k in SECRET_OPTIONS and isinstance(v, str)]
+        return found
 
     def __repr__(self) -> str:
         return (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -40,3 +40,11 @@ def redact_url(url: str) -> str:
 def redact_options(options: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of redis-py keyword arguments with the secret ones masked."""
     return {key: MASK if key in SECRET_OPTIONS else value for key, value in options.items()}
+
+
+def redact_text(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every occurrence of each secret replaced by ``***``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, MASK)
+    return text

@@ -168,8 +168,8 @@ def test_forked_child_gets_new_connections_and_parent_keeps_its_own(real_redis: 
     if pid == 0:  # pragma: no cover - runs in the child
         try:
             client = get_redis()
-            checkouts = get_stats("default")["checkouts"]
-            report = f"{client.client_id()} {text(client.client_getname())} {checkouts}"
+            client_id, name = client.client_id(), text(client.client_getname())
+            report = f"{client_id} {name} {get_stats('default')['checkouts']}"
             os.write(write_fd, report.encode())
         finally:
             os._exit(0)

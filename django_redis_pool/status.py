@@ -1,0 +1,122 @@
+"""The data behind ``manage.py redis_pool_status``: this process's pools and the server's view.
+
+The JSON document (``--format json``) is exactly :func:`build_report`'s return value.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import redis
+from redis.exceptions import RedisError, ResponseError
+
+from .naming import alias_matches, local_host, parse_client_name
+from .pools import PoolEntry
+from .redaction import redact_text
+
+
+def build_report(entries: Iterable[PoolEntry], server: bool = True, timeout: float = 5.0) -> dict[str, Any]:
+    return {
+        "pools": {
+            entry.settings.alias: pool_report(entry, server=server, timeout=timeout) for entry in entries
+        }
+    }
+
+
+def pool_report(entry: PoolEntry, server: bool, timeout: float) -> dict[str, Any]:
+    limits = entry.limits
+    return {
+        "url": entry.settings.safe_url,
+        "pool_class": type(entry.pool).__name__,
+        "client_name_prefix": entry.settings.client_name,
+        "limits": {
+            "max_connections": limits.max_connections,
+            "blocking": limits.blocking,
+            "pool_timeout": limits.pool_timeout,
+            "socket_timeout": limits.socket_timeout,
+            "socket_connect_timeout": limits.socket_connect_timeout,
+        },
+        "stats": entry.pool.stats(),
+        "server": server_report(entry, timeout) if server else None,
+    }
+
+
+def _status_client(entry: PoolEntry, timeout: float) -> redis.Redis:
+    # One connection of its own, with bounded timeouts (a readiness probe must not hang
+    # on a dead host even where the pool has none) and no client name, so that it does
+    # not count as a pooled connection in the listing it reads.
+    kwargs = dict(entry.pool.connection_kwargs)  # type: ignore[attr-defined]
+    kwargs.pop("client_name", None)
+    kwargs.update(socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=True)
+    pool = redis.ConnectionPool(connection_class=entry.pool.connection_class, max_connections=1, **kwargs)  # type: ignore[attr-defined]
+    return redis.Redis(connection_pool=pool)
+
+
+def server_report(entry: PoolEntry, timeout: float) -> dict[str, Any]:
+    secrets = entry.settings.secret_values()
+    client = _status_client(entry, timeout)
+    try:
+        started = time.perf_counter()
+        client.ping()
+        ping_ms = (time.perf_counter() - started) * 1000
+        try:
+            info, info_error = client.info(), None
+        except ResponseError as exc:  # ACL, or a server without INFO (fakeredis)
+            info, info_error = {}, redact_text(f"INFO is not available: {exc}", secrets)
+        report: dict[str, Any] = {
+            "reachable": True,
+            "error": None,
+            "info_error": info_error,
+            "ping_ms": round(ping_ms, 3),
+            "version": info.get("redis_version"),
+            "role": info.get("role"),
+            "connected_clients": info.get("connected_clients"),
+            "maxclients": info.get("maxclients"),
+        }
+        try:
+            listing = client.client_list()
+        except ResponseError as exc:
+            report["processes"] = None
+            report["client_list_error"] = redact_text(f"CLIENT LIST is not allowed: {exc}", secrets)
+        else:
+            report["processes"] = group_by_process(listing, entry)
+            report["client_list_error"] = None
+        return report
+    except RedisError as exc:
+        return {"reachable": False, "error": redact_text(f"{type(exc).__name__}: {exc}", secrets)}
+    finally:
+        client.close()
+        client.connection_pool.disconnect()
+
+
+def group_by_process(listing: list[dict[str, Any]], entry: PoolEntry) -> list[dict[str, Any]]:
+    """Pooled connections of ``entry``'s alias in a CLIENT LIST, one row per (host, pid)."""
+    prefix = entry.settings.client_name
+    if prefix is None:
+        return []
+    groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for client in listing:
+        name = parse_client_name(str(client.get("name", "")))
+        if name is not None and alias_matches(entry.settings.alias, name, prefix):
+            groups.setdefault((name.host, name.pid), []).append(client)
+    me = (local_host(), os.getpid())
+    rows = []
+    for (host, pid), clients in sorted(groups.items()):
+        idle = [int(c.get("idle", 0)) for c in clients]
+        age = [int(c.get("age", 0)) for c in clients]
+        rows.append(
+            {
+                "host": host,
+                "pid": pid,
+                "alias": entry.settings.alias,
+                "connections": len(clients),
+                "idle_seconds_min": min(idle),
+                "idle_seconds_max": max(idle),
+                "age_seconds_max": max(age),
+                "this_process": (host, pid) == me,
+            }
+        )
+    return rows
