@@ -18,9 +18,10 @@ demo: $(STAMP)  ## run the example project on http://127.0.0.1:8000 (fakeredis:/
 test: $(STAMP)  ## the whole suite, against a redis-server it starts itself
 	$(BIN)/python -m pytest
 
+LINT_PATHS := django_redis_pool tests example_project benchmarks
+
 lint: $(STAMP)
-	$(BIN)/python -m pip install -q ruff
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check $(LINT_PATHS) && $(BIN)/ruff format --check $(LINT_PATHS)
 
 matrix:  ## oldest and newest supported stacks, each in its own venv
 	bash .ci/matrix

@@ -1,0 +1,161 @@
+"""Section 4: a real Django view under gunicorn, driven by wrk on loopback."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from typing import Any
+
+import redis
+from common import ROOT, median, server_counter, table
+
+from tests.redis_server import free_port
+
+VIEWS = {
+    "get_redis()": "/pooled/",
+    "new connection per request": "/per-request/",
+    "django-redis get_redis_connection()": "/django-redis/",
+    "no Redis (ceiling)": "/no-redis/",
+}
+CONFIGS = {
+    "2 sync workers": ["--workers", "2", "--worker-class", "sync"],
+    "2 workers x 4 threads": ["--workers", "2", "--worker-class", "gthread", "--threads", "4"],
+}
+
+
+def _to_ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def parse_wrk(output: str) -> dict[str, float]:
+    requests = re.search(r"(\d+) requests in", output)
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    p50 = re.search(r"50%\s+(\S+)", output)
+    p99 = re.search(r"99%\s+(\S+)", output)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if not (requests and rps and p50 and p99):
+        raise RuntimeError(f"could not read wrk's output:\n{output}")
+    return {
+        "requests": int(requests.group(1)),
+        "rps": float(rps.group(1)),
+        "p50_ms": _to_ms(p50.group(1)),
+        "p99_ms": _to_ms(p99.group(1)),
+        "errors": int(errors.group(1)) if errors else 0,
+    }
+
+
+def _wait_http(port: int, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("gunicorn did not start")
+
+
+def start_gunicorn(url: str, args: list[str], max_connections: int) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    env = dict(
+        os.environ,
+        BENCH_REDIS_URL=url,
+        BENCH_MAX_CONNECTIONS=str(max_connections),
+        DJANGO_SETTINGS_MODULE="benchsite.settings",
+        PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "benchmarks")]),
+    )
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "benchsite.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--preload",
+            "--log-level",
+            "warning",
+            *args,
+        ],
+        env=env,
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    _wait_http(port)
+    return process, port
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=15)
+
+
+def wrk(port: int, path: str, seconds: int, connections: int) -> dict[str, float]:
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", f"http://127.0.0.1:{port}{path}"],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 30,
+        check=True,
+    ).stdout
+    return parse_wrk(out)
+
+
+def http_section(url: str, admin: redis.Redis, reps: int = 3, seconds: int = 3) -> tuple[str, dict[str, Any]]:
+    if shutil.which("wrk") is None:
+        return "wrk is not installed (`apt-get install wrk`): section skipped.", {}
+    rows, raw = [], {}
+    for config, args in CONFIGS.items():
+        process, port = start_gunicorn(url, args, max_connections=4)
+        try:
+            for path in VIEWS.values():  # warm-up: workers import, pools connect
+                wrk(port, path, 1, 8)
+            runs: dict[str, list[dict[str, float]]] = {name: [] for name in VIEWS}
+            opened: dict[str, list[float]] = {name: [] for name in VIEWS}
+            for _ in range(reps):  # interleaved: A B C D A B C D ...
+                for name, path in VIEWS.items():
+                    before = server_counter(admin)
+                    result = wrk(port, path, seconds, 8)
+                    opened[name].append((server_counter(admin) - before) / result["requests"] * 1000)
+                    runs[name].append(result)
+        finally:
+            stop(process)
+        pooled_rps = median([r["rps"] for r in runs["get_redis()"]])
+        for name in VIEWS:
+            rps = median([r["rps"] for r in runs[name]])
+            raw[(config, name)] = rps
+            rows.append(
+                [
+                    config,
+                    name,
+                    f"{rps:,.0f}",
+                    f"{median([r['p50_ms'] for r in runs[name]]):.2f}",
+                    f"{median([r['p99_ms'] for r in runs[name]]):.2f}",
+                    f"{median(opened[name]):,.1f}",
+                    f"{pooled_rps / rps:.2f}x" if name != "get_redis()" else "1.00x",
+                    sum(r["errors"] for r in runs[name]),
+                ]
+            )
+    headers = [
+        "gunicorn",
+        "view",
+        "requests/s",
+        "p50 ms",
+        "p99 ms",
+        "new server conns / 1,000 req",
+        "get_redis() speed-up",
+        "non-2xx",
+    ]
+    return table(headers, rows), raw

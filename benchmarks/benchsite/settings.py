@@ -1,0 +1,35 @@
+"""Django settings for the benchmarks: every contender points at the same local server."""
+
+import os
+
+URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+MAX_CONNECTIONS = int(os.environ.get("BENCH_MAX_CONNECTIONS", "50"))
+
+DEBUG = False
+SECRET_KEY = "benchmarks-only"
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+INSTALLED_APPS = ["django_redis_pool"]
+MIDDLEWARE: list[str] = []
+ROOT_URLCONF = "benchsite.urls"
+DATABASES: dict[str, dict[str, str]] = {}
+USE_TZ = True
+LOGGING_CONFIG = None
+
+REDIS_POOL = {
+    "default": {
+        "URL": URL,
+        "MAX_CONNECTIONS": MAX_CONNECTIONS,
+        "POOL_TIMEOUT": 20,
+        "SOCKET_TIMEOUT": 5,
+        "SOCKET_CONNECT_TIMEOUT": 5,
+    }
+}
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "django_redis": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": URL,
+        "OPTIONS": {"CONNECTION_POOL_KWARGS": {"max_connections": MAX_CONNECTIONS}},
+    },
+    "builtin": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": URL},
+}
