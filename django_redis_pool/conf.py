@@ -37,7 +37,7 @@ KNOWN_KEYS = ("URL", "BLOCKING", "CLIENT_NAME", "OPTIONS", *KEYWORD_OF_KEY)
 # Keys that may be None ("wait or block forever"); a checks warns about that.
 NULLABLE_KEYS = ("SOCKET_TIMEOUT", "SOCKET_CONNECT_TIMEOUT", "POOL_TIMEOUT")
 # OPTIONS keys this app sets itself; giving them in OPTIONS would silently lose.
-RESERVED_OPTIONS = ("connection_pool", "connection_class")
+RESERVED_OPTIONS = ("connection_pool", "connection_class", "queue_class")
 
 
 @dataclass(frozen=True)

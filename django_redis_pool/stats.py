@@ -1,20 +1,24 @@
 """redis-py pool subclasses that count what happens to them, and the stats they report.
 
-On the hot path (every checkout) the counting takes no lock and costs a few hundred
-nanoseconds; release() is not wrapped at all. Everything else is computed when stats
-are asked for. :func:`_read_pool_internals` is the only place that touches redis-py's
-private pool attributes, but for the O(1) reads on the hot path in the two
-``get_connection`` overrides.
+The hot path is every command's checkout. For the blocking pool (the default) the
+counting lives in the queue that redis-py's ``BlockingConnectionPool`` takes as its
+``queue_class``: checkouts are counted by the queue's own ``_get`` under its own mutex,
+and only a caller that finds the pool empty reaches the timed ``wait``. What is left on
+the hot path is one forwarding call that turns failures into counts and errors.
+Everything else is computed when stats are asked for, in :func:`_read_pool_internals`,
+the only place that reads redis-py's private pool attributes.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import queue
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 import redis
@@ -41,8 +45,46 @@ STATS_KEYS = (
 _live_pools: weakref.WeakSet[CountingPoolMixin] = weakref.WeakSet()
 
 
+class CountingLifoQueue(queue.LifoQueue):  # type: ignore[type-arg]
+    """redis-py's queue of idle connections, counting under its own mutex."""
+
+    def __init__(self, maxsize: int = 0, *, exhausted_error: Callable[[], Exception]) -> None:
+        super().__init__(maxsize)
+        # Only a caller that finds no free connection waits on not_empty. The timer is
+        # an instance attribute: a Condition subclass would slow every checkout down.
+        self._untimed_wait = self.not_empty.wait
+        self.not_empty.wait = self._timed_wait  # type: ignore[method-assign]
+        self.exhausted_error = exhausted_error
+        self.checkouts = 0
+        self.waits = 0
+        self.wait_total = 0.0
+        self.wait_max = 0.0
+        self.exhausted = 0
+
+    def _get(self) -> Any:
+        self.checkouts += 1
+        return self.queue.pop()
+
+    def _timed_wait(self, timeout: float | None = None) -> bool:
+        started = time.perf_counter()
+        try:
+            notified = self._untimed_wait(timeout)
+        finally:
+            # The mutex is held again here, so these updates are exact.
+            waited = time.perf_counter() - started
+            self.waits += 1
+            self.wait_total += waited
+            self.wait_max = max(self.wait_max, waited)
+        if not notified and not self.queue:
+            # queue.Queue would raise Empty next, which redis-py turns into a bare
+            # ConnectionError("No connection available."): say which pool and why.
+            self.exhausted += 1
+            raise self.exhausted_error()
+        return bool(notified)
+
+
 class CountingPoolMixin:
-    """Counts checkouts, waits and failures; names connections; redacts its repr."""
+    """Counts failures and new connections; names connections; redacts its repr."""
 
     # Set by redis-py's pool __init__.
     max_connections: int
@@ -65,17 +107,8 @@ class CountingPoolMixin:
         _live_pools.add(self)
 
     def _reset_counters(self) -> None:
-        # Hot-path counters are lock-free: next() on an itertools.count is atomic in
-        # CPython, and peak is a max() that a rare thread race can only under-report.
-        # The rare events (waits, failures, new connections) take a lock.
-        self._checkouts = itertools.count()
-        self._peak = 0
         self._stats_lock = threading.Lock()
         self._created = 0
-        self._waits = 0
-        self._wait_total = 0.0
-        self._wait_max = 0.0
-        self._exhausted = 0
         self._connection_errors = 0
 
     @property
@@ -96,59 +129,41 @@ class CountingPoolMixin:
             )
         super().reset()  # type: ignore[misc]
 
-    def _record_wait(self, started: float) -> None:
-        waited = time.perf_counter() - started
-        with self._stats_lock:
-            self._waits += 1
-            self._wait_total += waited
-            self._wait_max = max(self._wait_max, waited)
+    def _exhausted_error(self) -> PoolExhaustedError:
+        return PoolExhaustedError(self.alias, self.max_connections, self.pool_timeout)
 
     def _raise_checkout_error(self, exc: BaseException) -> NoReturn:
-        error = self._checkout_failed(exc)
-        if error is exc:
-            raise exc
-        raise error from exc
-
-    def _checkout_failed(self, exc: BaseException) -> BaseException:
-        exhausted = isinstance(exc, PoolExhaustedError) or (
-            isinstance(exc, RedisConnectionError) and isinstance(exc.__context__, queue.Empty)
-        )
-        with self._stats_lock:
-            if exhausted:
-                self._exhausted += 1
-            elif isinstance(exc, RedisError | OSError):
+        # Runs only when a checkout failed: exhaustion was counted where it happened.
+        if isinstance(exc, RedisError | OSError) and not isinstance(exc, PoolExhaustedError):
+            with self._stats_lock:
                 self._connection_errors += 1
-        if exhausted and not isinstance(exc, PoolExhaustedError):
-            return PoolExhaustedError(self.alias, self.max_connections, self.pool_timeout)
-        return exc
+        raise exc
 
     def make_connection(self) -> Any:
-        try:
-            connection = super().make_connection()  # type: ignore[misc]
-        except RedisConnectionError as exc:
-            # Only the non-blocking pool raises here, and only when it is full.
-            raise PoolExhaustedError(self.alias, self.max_connections, None) from exc
+        connection = super().make_connection()  # type: ignore[misc]
         with self._stats_lock:
             self._created += 1
         return connection
 
+    def _queue_counts(self) -> dict[str, int | float]:
+        raise NotImplementedError
+
     def stats(self) -> dict[str, int | float]:
         """This process's counters for this pool (see ``STATS_KEYS``)."""
-        in_use, idle = _read_pool_internals(self)
-        # repr(itertools.count(n)) is 'count(n)': reading it does not advance it.
-        checkouts = int(repr(self._checkouts)[6:-1])
+        in_use, idle, opened = _read_pool_internals(self)
+        counts = self._queue_counts()
         with self._stats_lock:
             return {
                 "max_connections": self.max_connections,
                 "in_use": in_use,
                 "idle": idle,
-                "peak_in_use": self._peak,
+                "peak_in_use": opened,
                 "connections_created": self._created,
-                "checkouts": checkouts,
-                "waits": self._waits,
-                "wait_ms_total": round(self._wait_total * 1000, 3),
-                "wait_ms_max": round(self._wait_max * 1000, 3),
-                "exhausted": self._exhausted,
+                "checkouts": counts["checkouts"],
+                "waits": counts["waits"],
+                "wait_ms_total": round(counts["wait_total"] * 1000, 3),
+                "wait_ms_max": round(counts["wait_max"] * 1000, 3),
+                "exhausted": counts["exhausted"],
                 "connection_errors": self._connection_errors,
             }
 
@@ -159,59 +174,93 @@ class CountingPoolMixin:
         return f"<{type(self).__name__} alias={self.alias!r} url={self.safe_url!r} {limits}>"
 
 
-# The two get_connection() overrides below are the hot path: each is written out in
-# full, without helper calls, because every call costs ~100 ns on the checkout of
-# every command. They read redis-py's pool state in O(1) without a lock.
+# The get_connection() overrides run for every command: they call redis-py's method
+# directly, since super() costs more per call, and do nothing else unless it fails.
+_plain_get_connection = redis.ConnectionPool.get_connection
+_blocking_get_connection = redis.BlockingConnectionPool.get_connection
 
 
 class CountingConnectionPool(CountingPoolMixin, redis.ConnectionPool):
     """A non-blocking pool: raises :class:`PoolExhaustedError` at once when full."""
 
+    def _reset_counters(self) -> None:
+        super()._reset_counters()
+        self._checkouts = itertools.count()  # next() is atomic in CPython: no lock needed
+        self._exhausted = 0
+
     def get_connection(self, *args: Any, **kwargs: Any) -> Any:
         next(self._checkouts)
         try:
-            connection = super().get_connection(*args, **kwargs)
+            return _plain_get_connection(self, *args, **kwargs)
         except BaseException as exc:
             self._raise_checkout_error(exc)
-        in_use = len(self._in_use_connections)
-        if in_use > self._peak:
-            self._peak = in_use
-        return connection
+
+    def make_connection(self) -> Any:
+        try:
+            return super().make_connection()
+        except RedisConnectionError as exc:  # raised here only when the pool is full
+            with self._stats_lock:
+                self._exhausted += 1
+            raise self._exhausted_error() from exc
+
+    def _queue_counts(self) -> dict[str, int | float]:
+        # repr(itertools.count(n)) is 'count(n)': reading it does not advance it.
+        checkouts = int(repr(self._checkouts)[6:-1])
+        return {
+            "checkouts": checkouts,
+            "waits": 0,
+            "wait_total": 0.0,
+            "wait_max": 0.0,
+            "exhausted": self._exhausted,
+        }
 
 
 class CountingBlockingConnectionPool(CountingPoolMixin, redis.BlockingConnectionPool):
     """A blocking pool: waits up to ``POOL_TIMEOUT`` for a free connection."""
 
+    pool: CountingLifoQueue
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        queue_class = functools.partial(CountingLifoQueue, exhausted_error=self._exhausted_error)
+        super().__init__(*args, queue_class=queue_class, **kwargs)
+
     def get_connection(self, *args: Any, **kwargs: Any) -> Any:
-        next(self._checkouts)
-        # The queue holds idle connections and None placeholders for connections not
-        # yet made: empty means every slot is checked out and this caller will wait.
-        started = 0.0 if self.pool.queue else time.perf_counter()
         try:
-            connection = super().get_connection(*args, **kwargs)
+            return _blocking_get_connection(self, *args, **kwargs)
         except BaseException as exc:
-            if started:
-                self._record_wait(started)
             self._raise_checkout_error(exc)
-        if started:
-            self._record_wait(started)
-        in_use = self.max_connections - len(self.pool.queue)
-        if in_use > self._peak:
-            self._peak = in_use
-        return connection
+
+    def _queue_counts(self) -> dict[str, int | float]:
+        q = self.pool
+        if self.pid != os.getpid():  # forked child before its first use: the parent's queue
+            return {"checkouts": 0, "waits": 0, "wait_total": 0.0, "wait_max": 0.0, "exhausted": 0}
+        with q.mutex:
+            return {
+                "checkouts": q.checkouts,
+                "waits": q.waits,
+                "wait_total": q.wait_total,
+                "wait_max": q.wait_max,
+                "exhausted": q.exhausted,
+            }
 
 
-def _read_pool_internals(pool: Any) -> tuple[int, int]:
-    """(in use, idle) connections from redis-py's pool state (5.x to 8.x), for stats()."""
+def _read_pool_internals(pool: Any) -> tuple[int, int, int]:
+    """(in use, idle, open) connections from redis-py's pool state (5.x to 8.x).
+
+    Both pools make a connection only when none is idle, so the connections open in a
+    pool are the most it ever had checked out at once: its peak, at no hot-path cost.
+    """
     if pool.pid != os.getpid():
-        return 0, 0  # forked child that has not used the pool yet: none of these are ours
+        return 0, 0, 0  # forked child that has not used the pool yet: none of these are ours
     if isinstance(pool, redis.BlockingConnectionPool):
         idle = sum(1 for connection in list(pool.pool.queue) if connection is not None)
-        return len(pool._connections) - idle, idle
-    return len(pool._in_use_connections), len(pool._available_connections)
+        opened = len(pool._connections)
+        return opened - idle, idle, opened
+    return len(pool._in_use_connections), len(pool._available_connections), pool._created_connections
 
 
 def _reset_counters_after_fork() -> None:
+    # The blocking pool's queue is replaced by redis-py itself on the child's first use.
     for pool in list(_live_pools):
         pool._reset_counters()
 

@@ -172,7 +172,7 @@ def test_key_given_twice_through_options_is_refused() -> None:
     )
 
 
-@pytest.mark.parametrize("name", ["connection_pool", "connection_class", "client_name"])
+@pytest.mark.parametrize("name", ["connection_pool", "connection_class", "queue_class", "client_name"])
 def test_options_the_app_owns_are_refused(name: str) -> None:
     message = error_of({"default": {"URL": URL, "OPTIONS": {name: object()}}})
     assert message.startswith(f"REDIS_POOL['default']['OPTIONS'] must not set {name!r}")
