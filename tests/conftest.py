@@ -25,7 +25,9 @@ SAFE_LIMITS = {"SOCKET_TIMEOUT": 5, "SOCKET_CONNECT_TIMEOUT": 5, "POOL_TIMEOUT":
 def redis_server() -> Iterator[RedisServer]:
     """A real redis-server on a free loopback port, for the whole session."""
     if redis_server_binary() is None:
-        message = f"redis-server is not on PATH, so the real-Redis tests cannot run: {INSTALL_HINT}."
+        message = (
+            f"redis-server or openssl is not on PATH, so the real-Redis tests cannot run: {INSTALL_HINT}."
+        )
         if os.environ.get("CI"):
             pytest.fail(message + " Under CI this is a failure, not a skip.")
         pytest.skip(message)

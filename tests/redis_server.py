@@ -14,10 +14,15 @@ import redis
 ADMIN_PASSWORD = "admin-Pa55-not-leaked"
 APP_PASSWORD = "app-Pa55-not-leaked"
 NOLIST_PASSWORD = "nolist-Pa55-not-leaked"
-INSTALL_HINT = "install it with `apt-get install redis-server` (Debian/Ubuntu) or `brew install redis`"
+INSTALL_HINT = (
+    "install them with `apt-get install redis-server openssl` (Debian/Ubuntu) or `brew install redis openssl`"
+)
 
 
 def redis_server_binary() -> str | None:
+    """The redis-server to start, or None when it (or openssl, for its TLS port) is missing."""
+    if shutil.which("openssl") is None:
+        return None
     return shutil.which("redis-server")
 
 
@@ -38,11 +43,13 @@ class RedisServer:
     def __init__(self, extra_config: tuple[str, ...] = ()) -> None:
         binary = redis_server_binary()
         if binary is None:
-            raise FileNotFoundError(f"redis-server is not on PATH: {INSTALL_HINT}")
+            raise FileNotFoundError(f"redis-server or openssl is not on PATH: {INSTALL_HINT}")
         self.binary = binary
         self.extra_config = extra_config
         self.port = 0
+        self.tls_port = 0
         self.dir = Path(tempfile.mkdtemp(prefix="drp-redis-"))
+        self.ca_path = self.dir / "tls.crt"
         self.socket_path = self.dir / "redis.sock"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -53,6 +60,10 @@ class RedisServer:
     def url_for(self, user: str, password: str, db: int = 0) -> str:
         return f"redis://{user}:{password}@127.0.0.1:{self.port}/{db}"
 
+    def tls_url(self, db: int = 0) -> str:
+        """A rediss:// URL to the TLS port; the certificate is self-signed (pass ``ca_path``)."""
+        return f"rediss://127.0.0.1:{self.tls_port}/{db}"
+
     @property
     def unix_url(self) -> str:
         return f"unix://{self.socket_path}?db=0"
@@ -61,14 +72,46 @@ class RedisServer:
         """A plain client outside any pool of the app, for assertions."""
         return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5, decode_responses=True)
 
+    def _make_certificate(self) -> None:
+        # A self-signed certificate for 127.0.0.1, valid for a day, that is its own CA.
+        subprocess.run(
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1",
+                "-keyout",
+                str(self.dir / "tls.key"),
+                "-out",
+                str(self.ca_path),
+            ],
+            check=True,
+            capture_output=True,
+        )
+
     def start(self) -> RedisServer:
-        for _ in range(5):  # the port could be taken between probing and binding
+        self._make_certificate()
+        for _ in range(5):  # the ports could be taken between probing and binding
             self.port = free_port()
+            self.tls_port = free_port()
             config = self.dir / "redis.conf"
             config.write_text(
                 "\n".join(
                     [
                         f"port {self.port}",
+                        f"tls-port {self.tls_port}",
+                        f"tls-cert-file {self.ca_path}",
+                        f"tls-key-file {self.dir / 'tls.key'}",
+                        f"tls-ca-cert-file {self.ca_path}",
+                        "tls-auth-clients no",
                         "bind 127.0.0.1",
                         f"unixsocket {self.socket_path}",
                         "unixsocketperm 700",

@@ -47,6 +47,28 @@ def test_unix_socket_round_trip(redis_server: RedisServer, settings: Any) -> Non
     assert get_pool().connection_class is redis.UnixDomainSocketConnection
 
 
+def test_tls_round_trip_with_a_verified_certificate(redis_server: RedisServer, settings: Any) -> None:
+    settings.REDIS_POOL = {
+        "default": {
+            "URL": redis_server.tls_url(),
+            **SAFE_LIMITS,
+            "OPTIONS": {"ssl_ca_certs": str(redis_server.ca_path), "ssl_cert_reqs": "required"},
+        }
+    }
+    get_redis().set("tls", "yes")
+    assert get_redis().get("tls") == b"yes"
+    assert get_pool().connection_class is redis.SSLConnection
+
+
+def test_tls_with_an_unknown_certificate_is_refused(redis_server: RedisServer, settings: Any) -> None:
+    settings.REDIS_POOL = {
+        "default": {"URL": redis_server.tls_url(), **SAFE_LIMITS, "OPTIONS": {"retry": None}}
+    }
+    with pytest.raises(redis.ConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
+        get_redis().ping()
+    assert get_stats("default")["connection_errors"] == 1
+
+
 def test_connections_are_named_for_operators(real_redis: RedisServer) -> None:
     assert text(get_redis().client_getname()) == f"django_redis_pool:default:{local_host()}:{os.getpid()}"
 
