@@ -15,7 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from common import KEY, VALUE, interleaved, median, percentile, server_counter, table, time_wait_sockets
+from common import (
+    KEY,
+    VALUE,
+    interleaved,
+    median,
+    paired_ratios,
+    percentile,
+    server_counter,
+    table,
+    time_wait_sockets,
+)
 
 OURS = "this app's pool"
 PLAIN = "redis-py BlockingConnectionPool"
@@ -175,6 +185,40 @@ def single_thread(url: str, reps: int = 5, n: int = 10_000) -> tuple[str, dict[s
         table(["contender", "µs per GET (median)", "range of 5", "time vs get_redis()", "GET/s"], rows),
         med,
     )
+
+
+def paired_hot_path(url: str, rounds: int = 41, n: int = 500) -> tuple[str, dict[str, float]]:
+    """get_redis().get() against each peer, in paired rounds: the ratio figures of section 2."""
+    from django.core.cache import caches
+    from django_redis import get_redis_connection
+
+    from django_redis_pool import get_redis
+
+    plain = redis.Redis(
+        connection_pool=redis.BlockingConnectionPool.from_url(url, max_connections=50, timeout=20)
+    )
+    plain_nonblocking = redis.Redis(connection_pool=redis.ConnectionPool.from_url(url, max_connections=50))
+    builtin = caches["builtin"]
+    ours = lambda: get_redis().get(KEY)  # noqa: E731
+    peers = {
+        "plain module-level client, identical BlockingConnectionPool": lambda: plain.get(KEY),
+        "plain module-level client, non-blocking ConnectionPool": lambda: plain_nonblocking.get(KEY),
+        "django-redis get_redis_connection().get()": lambda: get_redis_connection("django_redis").get(KEY),
+        "Django RedisCache cache.get()": lambda: builtin.get(KEY),
+    }
+    rows, result = [], {}
+    for name, peer in peers.items():
+        ratios = paired_ratios(ours, peer, rounds=rounds, n=n)
+        q1, q3 = percentile(ratios, 25), percentile(ratios, 75)
+        result[name] = median(ratios)
+        rows.append([name, f"{median(ratios):.3f}", f"{q1:.3f}-{q3:.3f}", f"{1 / median(ratios):.2f}x"])
+    headers = [
+        "peer",
+        "time of get_redis().get() / time of peer (median)",
+        "interquartile range",
+        "peer slower by",
+    ]
+    return table(headers, rows), result
 
 
 def parsers(url: str, reps: int = 5, n: int = 10_000) -> tuple[str, dict[str, float]]:

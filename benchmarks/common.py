@@ -49,6 +49,26 @@ def interleaved(
     return results
 
 
+def paired_ratios(
+    a: Callable[[], object], b: Callable[[], object], rounds: int = 41, n: int = 500
+) -> list[float]:
+    """Time of ``a`` / time of ``b`` in each of ``rounds`` short back-to-back rounds.
+
+    Each round runs both (order alternating), so a change of CPU placement or clock,
+    which moves absolute times by up to 4x here, hits both sides of a ratio alike.
+    """
+    timed_loop(a, n)
+    timed_loop(b, n)
+    ratios = []
+    for i in range(rounds):
+        if i % 2:
+            tb, ta = timed_loop(b, n), timed_loop(a, n)
+        else:
+            ta, tb = timed_loop(a, n), timed_loop(b, n)
+        ratios.append(ta / tb)
+    return ratios
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values)
 
