@@ -344,19 +344,19 @@ def growth_section(
         )
         pooled = redis.Redis(connection_pool=pool)
         for pattern in ("pooled", "per-request"):
-            before = server_counter(admin)
+            before, tw_before = server_counter(admin), time_wait_sockets(port)
             if pattern == "pooled":
                 elapsed, lat = _thread_run(lambda p=pooled: p, threads, total_ops // threads)
             else:
                 elapsed, lat = _per_request_run(url, threads, max(1, total_ops // 4 // threads))
             opened = server_counter(admin) - before
-            tw = time_wait_sockets(port)
+            tw = time_wait_sockets(port) - tw_before
             ops_s = len(lat) / elapsed
             raw[pattern][threads] = {"ops_s": ops_s, "opened": opened}
             rows.append([threads, pattern, len(lat), f"{ops_s:,.0f}", opened, tw])
         pool.disconnect()
     return table(
-        ["threads", "pattern", "GETs", "GET/s", "server connections opened", "TIME_WAIT sockets after"], rows
+        ["threads", "pattern", "GETs", "GET/s", "server connections opened", "new TIME_WAIT sockets"], rows
     ), raw
 
 

@@ -74,6 +74,36 @@ def plot_growth(raw: dict[str, Any], path: Path) -> bool:
     return True
 
 
+READING = """## Reading the results
+
+- **Where the counting goes.** For the default blocking pool, checkouts and waits are counted inside the
+  queue that redis-py's `BlockingConnectionPool` takes as `queue_class`, and `release()` is not wrapped,
+  so per command the app adds one forwarding call (`get_connection`, to turn a failed checkout into
+  `PoolExhaustedError` or a `connection_errors` count) and one dict lookup (`get_redis()`). Section 1c
+  counts that as instructions, which do not move between runs; wall-clock ratios on this 2-core VM wander
+  by 10-20% from round to round (see the interquartile ranges of 2a and the ranges of 2 and 2b), so read
+  them as "no difference measurable" rather than as a speed-up or a slow-down.
+- **A new connection per call.** Profiled with cProfile (`per_request` view, 300 calls): most of the
+  ~2 ms goes into redis-py 8 building the connection object, whose driver-info default reads the installed
+  package's metadata (`importlib.metadata.version("redis")`) for every new connection, then into the TCP
+  handshake and the `HELLO`/`CLIENT SETINFO` round trips. A pooled connection pays all of it once.
+- **Pooled vs per-request under gunicorn.** On 2 cores shared by wrk, gunicorn and redis-server, every
+  request also pays Django and HTTP (the "no Redis" ceiling), which caps the ratio between the two views at
+  ceiling / per-request; where the pooled view falls short of 4x the per-request view with sync workers,
+  it is by that floor, not by the pool: the view function alone is 10x or more apart (168 µs vs 2,227 µs
+  per call in-process in the profiling run).
+- **Threads beyond the pool.** With 32 threads on 8 connections the blocking pool is fair in the common
+  case (p99 close to the 8-thread run) but not in the tail: a thread woken by a release can find that a
+  thread which never waited took the connection first (queue.Queue does not hand over in order), so a few
+  callers wait far longer than the median ("slowest ms", and `wait_ms_max` in `get_stats()`). Size
+  `MAX_CONNECTIONS` to the threads of a process, and keep `POOL_TIMEOUT` as the bound on that tail. The
+  unbounded pool opens a connection per thread instead.
+- **django-redis and Django's RedisCache.** django-redis's `get_redis_connection()` hands out a client on
+  a non-blocking `ConnectionPool`; Django's `RedisCache.get()` also pickles and prefixes keys, hence its
+  larger cost on the same GET.
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
@@ -201,7 +231,7 @@ def main() -> None:
         "",
     ]
     body = [line for title in sorted(doc) for line in doc[title]]
-    output.write_text("\n".join(header + summary + [""] + body))
+    output.write_text("\n".join(header + summary + ["", READING] + body))
     print("\n".join(summary))
     print(f"\nwrote {output}")
 
