@@ -22,11 +22,21 @@ LINT_PATHS := django_redis_pool tests example_project benchmarks
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS) && $(BIN)/ruff format --check $(LINT_PATHS)
+	PYTHONPATH=.:example_project $(BIN)/mypy
 
 matrix:  ## oldest and newest supported stacks, each in its own venv
 	bash .ci/matrix
 
-bench: $(STAMP)  ## benchmarks/README.md; writes docs/benchmarks.md
+bench: $(STAMP)  ## about 6 minutes; writes docs/benchmarks.md and docs/benchmarks-growth.png
+	@for tool in redis-server wrk valgrind; do \
+	    command -v $$tool >/dev/null 2>&1 && continue; \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server wrk valgrind >/dev/null; \
+	    else \
+	        echo "$$tool is missing: apt-get install redis-server wrk valgrind (sections needing it are skipped)"; \
+	    fi; \
+	    break; \
+	done
 	$(BIN)/python -m pip install -q -e '.[dev,bench]'
 	$(BIN)/python benchmarks/run.py
 

@@ -102,13 +102,14 @@ def _check_number(alias: str, key: str, value: Any) -> None:
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise ImproperlyConfigured(f"{_where(alias, key)} must be a positive int, got {value!r}.")
         return
-    allowed = "a positive number of seconds"
-    if key in NULLABLE_KEYS:
-        allowed += " or None"
-    minimum_ok = (lambda v: v >= 0) if key == "HEALTH_CHECK_INTERVAL" else (lambda v: v > 0)
     if key == "HEALTH_CHECK_INTERVAL":
-        allowed = "a number of seconds >= 0 (0 disables it)"
-    if not _is_number(value) or not minimum_ok(value):
+        allowed, zero_ok = "a number of seconds >= 0 (0 disables it)", True
+    else:
+        allowed, zero_ok = (
+            "a positive number of seconds" + (" or None" if key in NULLABLE_KEYS else ""),
+            False,
+        )
+    if not _is_number(value) or value < 0 or (value == 0 and not zero_ok):
         raise ImproperlyConfigured(f"{_where(alias, key)} must be {allowed}, got {value!r}.")
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import redis
@@ -61,7 +61,8 @@ def _fake_connection_class(settings: PoolSettings) -> type[Any]:
             "package: pip install 'django-redis-pool[fake]'."
         ) from None
     # fakeredis >= 2.27 names it FakeRedisConnection; FakeConnection is its deprecated alias.
-    return getattr(fakeredis, "FakeRedisConnection", None) or fakeredis.FakeConnection
+    connection_class = getattr(fakeredis, "FakeRedisConnection", None) or getattr(fakeredis, "FakeConnection")  # noqa: B009
+    return cast(type[Any], connection_class)
 
 
 def _fake_server() -> Any:

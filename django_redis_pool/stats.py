@@ -226,7 +226,7 @@ class CountingBlockingConnectionPool(CountingPoolMixin, redis.BlockingConnection
 
     def get_connection(self, *args: Any, **kwargs: Any) -> Any:
         try:
-            return _blocking_get_connection(self, *args, **kwargs)
+            return _blocking_get_connection(self, *args, **kwargs)  # type: ignore[no-untyped-call]
         except BaseException as exc:
             self._raise_checkout_error(exc)
 

@@ -48,7 +48,7 @@ def _status_client(entry: PoolEntry, timeout: float) -> redis.Redis:
     # One connection of its own, with bounded timeouts (a readiness probe must not hang
     # on a dead host even where the pool has none) and no client name, so that it does
     # not count as a pooled connection in the listing it reads.
-    kwargs = dict(entry.pool.connection_kwargs)  # type: ignore[attr-defined]
+    kwargs = dict(entry.pool.connection_kwargs)
     kwargs.pop("client_name", None)
     kwargs.update(socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=True)
     pool = redis.ConnectionPool(connection_class=entry.pool.connection_class, max_connections=1, **kwargs)  # type: ignore[attr-defined]
