@@ -81,8 +81,8 @@ READING = """## Reading the results
   queue that redis-py's `BlockingConnectionPool` takes as `queue_class`, and `release()` is not wrapped,
   so per command the app adds one forwarding call (`get_connection`, to turn a failed checkout into
   `PoolExhaustedError` or a `connection_errors` count) and one dict lookup (`get_redis()`). Section 1c
-  counts that as instructions, which move by less than 0.3% between runs; wall-clock ratios on this 2-core VM wander
-  by 10-20% from round to round (see the interquartile ranges of 2a and the ranges of 2 and 2b), so read
+  counts that as instructions, which move by less than 0.3% between runs; wall-clock ratios on this
+  2-core VM wander by 10-20% from round to round (see the interquartile ranges of 2a and the ranges of 2 and 2b), so read
   them as "no difference measurable" rather than as a speed-up or a slow-down.
 - **A new connection per call.** Profiled with cProfile (`per_request` view, 300 calls): most of the
   ~2 ms goes into redis-py 8 building the connection object, whose driver-info default reads the installed
@@ -138,8 +138,8 @@ def main() -> None:
         section(
             "1c. Instructions per GET (callgrind)",
             text,
-            "Counted by valgrind's callgrind in the client process: nearly the same count on every run (within 0.3%), whatever "
-            "the other core is doing. This and 2a are the figures for the 2% target.",
+            "Counted by valgrind's callgrind in the client process: nearly the same count on every run "
+            "(within 0.3%), whatever the other core is doing. This and 2a are the figures for the 2% target.",
         )
         # Growth runs before anything else opens per-request connections, so that the
         # TIME_WAIT sockets it counts are its own (they live 60 s).
