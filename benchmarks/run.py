@@ -82,8 +82,8 @@ READING = """## Reading the results
   so per command the app adds one forwarding call (`get_connection`, to turn a failed checkout into
   `PoolExhaustedError` or a `connection_errors` count) and one dict lookup (`get_redis()`). Section 1c
   counts that as instructions, which move by less than 0.3% between runs; wall-clock ratios on this
-  2-core VM wander by 10-20% from round to round (see the interquartile ranges of 2a and the ranges of 2 and 2b), so read
-  them as "no difference measurable" rather than as a speed-up or a slow-down.
+  2-core VM wander by 10-20% from round to round (see the interquartile ranges of 2a and the ranges
+  of 2 and 2b), so read them as "no difference measurable" rather than as a speed-up or a slow-down.
 - **A new connection per call.** Profiled with cProfile (`per_request` view, 300 calls): most of the
   ~2 ms goes into redis-py 8 building the connection object, whose driver-info default reads the installed
   package's metadata (`importlib.metadata.version("redis")`) for every new connection, then into the TCP
