@@ -64,7 +64,8 @@ def test_a_timeout_given_through_options_counts_as_given(settings: Any) -> None:
 def test_checks_use_the_installed_redis_py_defaults(settings: Any) -> None:
     """redis-py 8 defaults to 5 s timeouts and 100 connections; redis-py 5 to none and 2**31."""
     settings.REDIS_POOL = {"default": {"URL": LOCAL, "BLOCKING": False}}
-    expected = [] if REDIS_PY_MAJOR >= 6 else ["django_redis_pool.W001", "django_redis_pool.W004"]
+    no_timeouts_nor_bound = ["django_redis_pool.W001", "django_redis_pool.W002", "django_redis_pool.W004"]
+    expected = [] if REDIS_PY_MAJOR >= 6 else no_timeouts_nor_bound
     assert ids(check_settings()) == expected
 
 
