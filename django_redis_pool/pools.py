@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlsplit
 
 import redis
@@ -19,7 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .conf import DEFAULT_ALIAS, PoolSettings, get_settings
 from .exceptions import UnknownAliasError
-from .redaction import redact_options
+from .redaction import redact_options, redact_text
 from .stats import CountingBlockingConnectionPool, CountingConnectionPool, CountingPoolMixin
 
 logger = logging.getLogger("django_redis_pool")
@@ -52,7 +52,8 @@ _built = False
 _build_error: ImproperlyConfigured | None = None
 
 
-def _fake_connection_class(settings: PoolSettings) -> type[Any]:
+def _fake_backend(settings: PoolSettings) -> dict[str, Any]:
+    """Pool arguments for fakeredis://: its connection class and one in-process server per alias."""
     try:
         import fakeredis
     except ImportError:
@@ -62,13 +63,8 @@ def _fake_connection_class(settings: PoolSettings) -> type[Any]:
         ) from None
     # fakeredis >= 2.27 names it FakeRedisConnection; FakeConnection is its deprecated alias.
     connection_class = getattr(fakeredis, "FakeRedisConnection", None) or getattr(fakeredis, "FakeConnection")  # noqa: B009
-    return cast(type[Any], connection_class)
-
-
-def _fake_server() -> Any:
-    import fakeredis
-
-    return fakeredis.FakeServer()
+    db = urlsplit(settings.url).path.lstrip("/")
+    return {"connection_class": connection_class, "server": fakeredis.FakeServer(), "db": int(db or 0)}
 
 
 def build_pool(settings: PoolSettings) -> CountingPoolMixin:
@@ -82,18 +78,13 @@ def build_pool(settings: PoolSettings) -> CountingPoolMixin:
     }
     try:
         if settings.scheme == "fakeredis":
-            path = urlsplit(settings.url).path.lstrip("/")
-            return pool_class(
-                connection_class=_fake_connection_class(settings),
-                server=_fake_server(),  # one in-process server per alias
-                db=int(path or 0),
-                **kwargs,
-            )
+            return pool_class(**_fake_backend(settings), **kwargs)
         return pool_class.from_url(settings.url, **kwargs)
     except (TypeError, ValueError) as exc:
+        reason = redact_text(str(exc), settings.secret_values())
         raise ImproperlyConfigured(
             f"REDIS_POOL[{settings.alias!r}] could not build a pool from "
-            f"{settings.safe_url!r} and {redact_options(settings.kwargs)!r}: {exc}"
+            f"{settings.safe_url!r} and {redact_options(settings.kwargs)!r}: {reason}"
         ) from None
 
 

@@ -129,3 +129,14 @@ def test_close_all_empties_the_registry_until_rebuilt() -> None:
         get_redis()
     registry.build_all()
     get_redis().ping()
+
+
+def test_bad_url_query_argument_fails_at_startup_redacted(settings: Any) -> None:
+    settings.REDIS_POOL = {"default": {"URL": "redis://:hunter2@127.0.0.1:1/0?socket_timeout=abc"}}
+    error = registry.build_error()
+    assert error is not None
+    assert str(error).startswith(
+        "REDIS_POOL['default'] could not build a pool from 'redis://:***@127.0.0.1:1/0?socket_timeout=abc'"
+    )
+    assert "socket_timeout" in str(error).split(": ", 1)[1]
+    assert "hunter2" not in str(error)
