@@ -8,6 +8,7 @@ from typing import Any
 from django.core.checks import CheckMessage, Error, Warning
 
 from . import pools
+from .conf import setting_path
 from .pools import PoolEntry
 
 # The server's default maxclients: one process should never want more than that.
@@ -23,10 +24,6 @@ ALL_IDS = (
     "django_redis_pool.W006",
     "django_redis_pool.W007",
 )
-
-
-def _where(entry: PoolEntry) -> str:
-    return f"REDIS_POOL[{entry.settings.alias!r}]"
 
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
@@ -46,7 +43,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
 
 
 def _check_entry(entry: PoolEntry) -> list[CheckMessage]:
-    where, limits = _where(entry), entry.limits
+    where, limits = setting_path(entry.settings.alias), entry.limits
     messages: list[CheckMessage] = []
     if limits.socket_timeout is None:
         messages.append(
@@ -98,7 +95,7 @@ def _is_remote(host: str | None) -> bool:
 def check_deploy(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     messages: list[CheckMessage] = []
     for entry in pools.entries().values():
-        settings, where = entry.settings, _where(entry)
+        settings, where = entry.settings, setting_path(entry.settings.alias)
         if settings.scheme == "redis" and _is_remote(settings.host):
             messages.append(
                 Warning(

@@ -87,7 +87,8 @@ class PoolSettings:
         )
 
 
-def _where(alias: str, key: str | None = None) -> str:
+def setting_path(alias: str, key: str | None = None) -> str:
+    """How messages name a place in the setting: ``REDIS_POOL['cache']['URL']``."""
     return f"{SETTING_NAME}[{alias!r}]" + (f"[{key!r}]" if key else "")
 
 
@@ -100,7 +101,7 @@ def _check_number(alias: str, key: str, value: Any) -> None:
         return
     if key == "MAX_CONNECTIONS":
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-            raise ImproperlyConfigured(f"{_where(alias, key)} must be a positive int, got {value!r}.")
+            raise ImproperlyConfigured(f"{setting_path(alias, key)} must be a positive int, got {value!r}.")
         return
     if key == "HEALTH_CHECK_INTERVAL":
         allowed, zero_ok = "a number of seconds >= 0 (0 disables it)", True
@@ -110,11 +111,11 @@ def _check_number(alias: str, key: str, value: Any) -> None:
             False,
         )
     if not _is_number(value) or value < 0 or (value == 0 and not zero_ok):
-        raise ImproperlyConfigured(f"{_where(alias, key)} must be {allowed}, got {value!r}.")
+        raise ImproperlyConfigured(f"{setting_path(alias, key)} must be {allowed}, got {value!r}.")
 
 
 def _check_url(alias: str, url: Any) -> None:
-    where = _where(alias, "URL")
+    where = setting_path(alias, "URL")
     if not isinstance(url, str) or not url:
         raise ImproperlyConfigured(f"{where} must be a non-empty URL string, got {type(url).__name__}.")
     safe = redact_url(url)
@@ -142,7 +143,7 @@ def _unknown_key_error(alias: str, key: Any) -> ImproperlyConfigured:
     close = difflib.get_close_matches(str(key), KNOWN_KEYS, n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     return ImproperlyConfigured(
-        f"{_where(alias)} has an unknown key {key!r}.{hint} "
+        f"{setting_path(alias)} has an unknown key {key!r}.{hint} "
         f"Known keys: {', '.join(KNOWN_KEYS)}; redis-py arguments go in 'OPTIONS'."
     )
 
@@ -152,20 +153,22 @@ def parse_alias(alias: Any, config: Any) -> PoolSettings:
     if not isinstance(alias, str) or not alias:
         raise ImproperlyConfigured(f"{SETTING_NAME} aliases must be non-empty strings, got {alias!r}.")
     if not isinstance(config, Mapping):
-        raise ImproperlyConfigured(f"{_where(alias)} must be a dict, got {type(config).__name__}.")
+        raise ImproperlyConfigured(f"{setting_path(alias)} must be a dict, got {type(config).__name__}.")
     for key in config:
         if key not in KNOWN_KEYS:
             raise _unknown_key_error(alias, key)
     if "URL" not in config:
         raise ImproperlyConfigured(
-            f"{_where(alias)} has no 'URL'. Set it, e.g. 'URL': 'redis://127.0.0.1:6379/0'."
+            f"{setting_path(alias)} has no 'URL'. Set it, e.g. 'URL': 'redis://127.0.0.1:6379/0'."
         )
     url = config["URL"]
     _check_url(alias, url)
 
     blocking = config.get("BLOCKING", True)
     if not isinstance(blocking, bool):
-        raise ImproperlyConfigured(f"{_where(alias, 'BLOCKING')} must be True or False, got {blocking!r}.")
+        raise ImproperlyConfigured(
+            f"{setting_path(alias, 'BLOCKING')} must be True or False, got {blocking!r}."
+        )
 
     client_name = config.get("CLIENT_NAME", DEFAULT_CLIENT_NAME)
     if client_name is not None and (
@@ -174,21 +177,23 @@ def parse_alias(alias: Any, config: Any) -> PoolSettings:
         or any(c.isspace() or c == ":" for c in client_name)
     ):
         raise ImproperlyConfigured(
-            f"{_where(alias, 'CLIENT_NAME')} must be None or a non-empty string without spaces "
+            f"{setting_path(alias, 'CLIENT_NAME')} must be None or a non-empty string without spaces "
             f"or ':', got {client_name!r}."
         )
 
     options = config.get("OPTIONS", {})
     if not isinstance(options, Mapping):
         raise ImproperlyConfigured(
-            f"{_where(alias, 'OPTIONS')} must be a dict, got {type(options).__name__}."
+            f"{setting_path(alias, 'OPTIONS')} must be a dict, got {type(options).__name__}."
         )
     for name in options:
         if not isinstance(name, str):
-            raise ImproperlyConfigured(f"{_where(alias, 'OPTIONS')} keys must be strings, got {name!r}.")
+            raise ImproperlyConfigured(
+                f"{setting_path(alias, 'OPTIONS')} keys must be strings, got {name!r}."
+            )
         if name in RESERVED_OPTIONS:
             raise ImproperlyConfigured(
-                f"{_where(alias, 'OPTIONS')} must not set {name!r}: django_redis_pool builds the pool "
+                f"{setting_path(alias, 'OPTIONS')} must not set {name!r}: django_redis_pool builds the pool "
                 "and picks the connection class from the URL scheme."
             )
 
@@ -199,17 +204,17 @@ def parse_alias(alias: Any, config: Any) -> PoolSettings:
         _check_number(alias, key, config[key])
         if keyword in options:
             raise ImproperlyConfigured(
-                f"{_where(alias)} gives {keyword!r} twice: as {key!r} and in 'OPTIONS'. Keep {key!r}."
+                f"{setting_path(alias)} gives {keyword!r} twice: as {key!r} and in 'OPTIONS'. Keep {key!r}."
             )
         kwargs[keyword] = config[key]
     if "POOL_TIMEOUT" in config and not blocking:
         raise ImproperlyConfigured(
-            f"{_where(alias, 'POOL_TIMEOUT')} has no effect with 'BLOCKING': False "
+            f"{setting_path(alias, 'POOL_TIMEOUT')} has no effect with 'BLOCKING': False "
             "(a non-blocking pool raises at once when it is full). Remove one of them."
         )
     if "client_name" in options:
         raise ImproperlyConfigured(
-            f"{_where(alias, 'OPTIONS')} must not set 'client_name'; use 'CLIENT_NAME' "
+            f"{setting_path(alias, 'OPTIONS')} must not set 'client_name'; use 'CLIENT_NAME' "
             "(a prefix: connections are named '<CLIENT_NAME>:<alias>:<host>:<pid>')."
         )
     kwargs.update(options)

@@ -42,6 +42,15 @@ STATS_KEYS = (
     "connection_errors",
 )
 
+# Counters of a pool that never waits (non-blocking), or of a forked child's pool before its first use.
+_NO_COUNTS: dict[str, int | float] = {
+    "checkouts": 0,
+    "waits": 0,
+    "wait_total": 0.0,
+    "wait_max": 0.0,
+    "exhausted": 0,
+}
+
 _live_pools: weakref.WeakSet[CountingPoolMixin] = weakref.WeakSet()
 
 
@@ -111,9 +120,7 @@ class CountingPoolMixin:
         self._created = 0
         self._connection_errors = 0
 
-    @property
-    def blocking(self) -> bool:
-        return isinstance(self, redis.BlockingConnectionPool)
+    blocking: bool  # set by each concrete pool class below
 
     @property
     def pool_timeout(self) -> float | None:
@@ -183,6 +190,8 @@ _blocking_get_connection = redis.BlockingConnectionPool.get_connection
 class CountingConnectionPool(CountingPoolMixin, redis.ConnectionPool):
     """A non-blocking pool: raises :class:`PoolExhaustedError` at once when full."""
 
+    blocking = False
+
     def _reset_counters(self) -> None:
         super()._reset_counters()
         self._checkouts = itertools.count()  # next() is atomic in CPython: no lock needed
@@ -206,17 +215,13 @@ class CountingConnectionPool(CountingPoolMixin, redis.ConnectionPool):
     def _queue_counts(self) -> dict[str, int | float]:
         # repr(itertools.count(n)) is 'count(n)': reading it does not advance it.
         checkouts = int(repr(self._checkouts)[6:-1])
-        return {
-            "checkouts": checkouts,
-            "waits": 0,
-            "wait_total": 0.0,
-            "wait_max": 0.0,
-            "exhausted": self._exhausted,
-        }
+        return {**_NO_COUNTS, "checkouts": checkouts, "exhausted": self._exhausted}
 
 
 class CountingBlockingConnectionPool(CountingPoolMixin, redis.BlockingConnectionPool):
     """A blocking pool: waits up to ``POOL_TIMEOUT`` for a free connection."""
+
+    blocking = True
 
     pool: CountingLifoQueue
 
@@ -233,7 +238,7 @@ class CountingBlockingConnectionPool(CountingPoolMixin, redis.BlockingConnection
     def _queue_counts(self) -> dict[str, int | float]:
         q = self.pool
         if self.pid != os.getpid():  # forked child before its first use: the parent's queue
-            return {"checkouts": 0, "waits": 0, "wait_total": 0.0, "wait_max": 0.0, "exhausted": 0}
+            return dict(_NO_COUNTS)
         with q.mutex:
             return {
                 "checkouts": q.checkouts,
