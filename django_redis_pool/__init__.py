@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .conf import DEFAULT_ALIAS, PoolSettings
 from .exceptions import PoolExhaustedError, UnknownAliasError
-from .pools import get_pool, get_redis, get_stats
+from .registry import get_pool, get_redis, get_stats
 from .redaction import redact_url
 
 __all__ = [

@@ -13,10 +13,10 @@ class DjangoRedisPoolConfig(AppConfig):
     verbose_name = "Redis pool"
 
     def ready(self) -> None:
-        from . import checks, pools
+        from . import checks, registry
 
-        pools.build_all(raise_errors=True)
-        atexit.register(pools.close_all)
+        registry.build_all(raise_errors=True)
+        atexit.register(registry.close_all)
         register(Tags.caches)(checks.check_settings)
         register(Tags.caches, deploy=True)(checks.check_deploy)
         setting_changed.connect(rebuild_on_setting_change, dispatch_uid="django_redis_pool")
@@ -25,9 +25,9 @@ class DjangoRedisPoolConfig(AppConfig):
 def rebuild_on_setting_change(*, setting: str, **kwargs: Any) -> None:
     if setting != "REDIS_POOL":
         return
-    from . import conf, pools
+    from . import conf, registry
 
     conf.clear_settings_cache()
     # Tests may switch to an invalid setting on purpose: keep it for the checks
     # (E001) and for the error get_redis() raises, instead of failing here.
-    pools.build_all(raise_errors=False)
+    registry.build_all(raise_errors=False)

@@ -7,9 +7,9 @@ from typing import Any
 
 from django.core.checks import CheckMessage, Error, Warning
 
-from . import pools
+from . import registry
 from .conf import setting_path
-from .pools import PoolEntry
+from .registry import PoolEntry
 
 # The server's default maxclients: one process should never want more than that.
 MAX_SANE_CONNECTIONS = 10_000
@@ -27,7 +27,7 @@ ALL_IDS = (
 
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    error = pools.build_error()
+    error = registry.build_error()
     if error is not None:
         return [
             Error(
@@ -37,7 +37,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             )
         ]
     messages: list[CheckMessage] = []
-    for entry in pools.entries().values():
+    for entry in registry.entries().values():
         messages.extend(_check_entry(entry))
     return messages
 
@@ -94,7 +94,7 @@ def _is_remote(host: str | None) -> bool:
 
 def check_deploy(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     messages: list[CheckMessage] = []
-    for entry in pools.entries().values():
+    for entry in registry.entries().values():
         settings, where = entry.settings, setting_path(entry.settings.alias)
         if settings.scheme == "redis" and _is_remote(settings.host):
             messages.append(

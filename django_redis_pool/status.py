@@ -14,7 +14,7 @@ import redis
 from redis.exceptions import RedisError, ResponseError
 
 from .naming import alias_matches, local_host, parse_client_name
-from .pools import PoolEntry
+from .registry import PoolEntry
 from .redaction import redact_text
 
 

@@ -10,7 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
 from django_redis_pool import UnknownAliasError, get_pool, get_redis, get_stats
-from django_redis_pool import pools as registry
+from django_redis_pool import registry
 from django_redis_pool.stats import CountingBlockingConnectionPool, CountingConnectionPool
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from django_redis_pool import pools
+from django_redis_pool import registry
 from django_redis_pool.status import build_report
 
 
@@ -41,10 +41,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        error = pools.build_error()
+        error = registry.build_error()
         if error is not None:
             raise CommandError(str(error), returncode=1)
-        entries = pools.entries()
+        entries = registry.entries()
         aliases = options["aliases"] or list(entries)
         unknown = [alias for alias in aliases if alias not in entries]
         if unknown:
