@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from .conf import DEFAULT_ALIAS, PoolSettings
 from .exceptions import PoolExhaustedError, UnknownAliasError
-from .registry import get_pool, get_redis, get_stats
 from .redaction import redact_url
+from .registry import get_pool, get_redis, get_stats
 
 __all__ = [
     "DEFAULT_ALIAS",

@@ -9,8 +9,7 @@ import redis
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from django_redis_pool import UnknownAliasError, get_pool, get_redis, get_stats
-from django_redis_pool import registry
+from django_redis_pool import UnknownAliasError, get_pool, get_redis, get_stats, registry
 from django_redis_pool.stats import CountingBlockingConnectionPool, CountingConnectionPool
 
 
