@@ -33,7 +33,8 @@ KEYWORD_OF_KEY = {
     "MAX_CONNECTIONS": "max_connections",
     "POOL_TIMEOUT": "timeout",
 }
-KNOWN_KEYS = ("URL", "BLOCKING", "CLIENT_NAME", "OPTIONS", *KEYWORD_OF_KEY)
+RECYCLING_KEYS = ("MAX_LIFETIME", "MAX_IDLE", "LEAK_WARNING")
+KNOWN_KEYS = ("URL", "BLOCKING", "CLIENT_NAME", "OPTIONS", *KEYWORD_OF_KEY, *RECYCLING_KEYS)
 # Keys that may be None ("wait or block forever"); a checks warns about that.
 NULLABLE_KEYS = ("SOCKET_TIMEOUT", "SOCKET_CONNECT_TIMEOUT", "POOL_TIMEOUT")
 # OPTIONS keys this app sets itself; giving them in OPTIONS would silently lose.
@@ -48,6 +49,9 @@ class PoolSettings:
     url: str = field(repr=False)
     blocking: bool = True
     client_name: str | None = DEFAULT_CLIENT_NAME
+    max_lifetime: float | None = None
+    max_idle: float | None = None
+    leak_warning: float | None = None
     # Only the keyword arguments the user gave: top-level keys and OPTIONS, merged.
     kwargs: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
@@ -218,11 +222,20 @@ def parse_alias(alias: Any, config: Any) -> PoolSettings:
             "(a prefix: connections are named '<CLIENT_NAME>:<alias>:<host>:<pid>')."
         )
     kwargs.update(options)
+    for key in RECYCLING_KEYS:  # provisional: validated fully on the conf branch
+        value = config.get(key)
+        if value is not None and (not _is_number(value) or value <= 0):
+            raise ImproperlyConfigured(
+                f"{setting_path(alias, key)} must be a positive number of seconds or None, got {value!r}."
+            )
     return PoolSettings(
         alias=alias,
         url=url,
         blocking=blocking,
         client_name=client_name,
+        max_lifetime=config.get("MAX_LIFETIME"),
+        max_idle=config.get("MAX_IDLE"),
+        leak_warning=config.get("LEAK_WARNING"),
         kwargs=MappingProxyType(kwargs),
     )
 

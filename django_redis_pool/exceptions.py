@@ -3,25 +3,39 @@
 from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
-from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import MaxConnectionsError
 
 
-class PoolExhaustedError(RedisConnectionError):
-    """Every connection of an alias's pool was busy for longer than its ``POOL_TIMEOUT``."""
+class PoolExhaustedError(MaxConnectionsError):
+    """Every connection of an alias's pool was busy: for longer than ``POOL_TIMEOUT``, or at all
+    when the pool does not block.
 
-    def __init__(self, alias: str, max_connections: int, timeout: float | None) -> None:
+    A ``redis.exceptions.MaxConnectionsError``, hence a ``redis.exceptions.ConnectionError``:
+    code written for redis-py's own pools catches it unchanged.
+    """
+
+    def __init__(
+        self, alias: str, max_connections: int, timeout: float | None, *, blocking: bool = True
+    ) -> None:
         self.alias = alias
         self.max_connections = max_connections
         self.timeout = timeout
-        if timeout is None:
-            waited = "the pool is not blocking ('BLOCKING': False), so it raised at once"
+        self.blocking = blocking
+        if blocking:
+            message = (
+                f"Redis pool {alias!r} is exhausted: all MAX_CONNECTIONS={max_connections} connections are "
+                f"in use and the caller waited POOL_TIMEOUT={timeout}s for one to be released. Raise "
+                "MAX_CONNECTIONS or POOL_TIMEOUT, or release connections sooner (close pipelines and "
+                "pubsubs)."
+            )
         else:
-            waited = f"waited POOL_TIMEOUT={timeout}s for one to be released"
-        super().__init__(
-            f"Redis pool {alias!r} is exhausted: all MAX_CONNECTIONS={max_connections} "
-            f"connections are in use and the caller {waited}. Raise MAX_CONNECTIONS or "
-            "POOL_TIMEOUT, or release connections sooner (close pipelines and pubsubs)."
-        )
+            message = (
+                f"Redis pool {alias!r} is exhausted: all MAX_CONNECTIONS={max_connections} connections are "
+                "in use and the pool does not wait ('BLOCKING': False). Raise MAX_CONNECTIONS, release "
+                "connections sooner (close pipelines and pubsubs), or remove 'BLOCKING': False to wait "
+                "up to POOL_TIMEOUT for one."
+            )
+        super().__init__(message)
 
 
 class UnknownAliasError(ImproperlyConfigured):

@@ -8,6 +8,8 @@ touching the parent's sockets; ``stats`` resets its counters and renames connect
 
 from __future__ import annotations
 
+import copy
+import inspect
 import logging
 import threading
 from dataclasses import dataclass
@@ -16,11 +18,12 @@ from urllib.parse import urlsplit
 
 import redis
 from django.core.exceptions import ImproperlyConfigured
+from redis.retry import Retry
 
 from .conf import DEFAULT_ALIAS, PoolSettings, get_settings
 from .exceptions import UnknownAliasError
+from .pools import BlockingPool, NonBlockingPool, Pool
 from .redaction import redact_options, redact_text
-from .stats import CountingBlockingConnectionPool, CountingConnectionPool, CountingPoolMixin
 
 logger = logging.getLogger("django_redis_pool")
 
@@ -34,12 +37,14 @@ class Limits:
     max_connections: int
     blocking: bool
     pool_timeout: float | None
+    retries: int = 0
+    retry_backoff: str | None = None
 
 
 @dataclass(frozen=True)
 class PoolEntry:
     settings: PoolSettings
-    pool: CountingPoolMixin
+    pool: Pool
     client: redis.Redis
     limits: Limits
 
@@ -67,15 +72,40 @@ def _fake_backend(settings: PoolSettings) -> dict[str, Any]:
     return {"connection_class": connection_class, "server": fakeredis.FakeServer(), "db": int(db or 0)}
 
 
-def build_pool(settings: PoolSettings) -> CountingPoolMixin:
+def default_retry() -> Retry | None:
+    """A copy of the retry policy ``redis.Redis()`` has by default in the installed redis-py.
+
+    A client built on a pool takes its retries from the pool's connection arguments, which have
+    none unless given: without this, pooled clients would silently never retry (redis-py 8's
+    ``redis.Redis()`` retries 3 times with exponential backoff; redis-py 5's not at all).
+    """
+    default = inspect.signature(redis.Redis.__init__).parameters["retry"].default
+    return copy.deepcopy(default) if isinstance(default, Retry) else None
+
+
+def describe_retry(retry: Any) -> tuple[int, str | None]:
+    """(retries, backoff class name) of a connection's redis-py ``Retry`` object."""
+    if retry is None:
+        return 0, None
+    retries = retry.get_retries() if hasattr(retry, "get_retries") else retry._retries
+    backoff = getattr(retry, "_backoff", None)
+    return int(retries), type(backoff).__name__ if backoff is not None else None
+
+
+def build_pool(settings: PoolSettings) -> Pool:
     """A redis-py pool for one alias; no connection is opened."""
-    pool_class = CountingBlockingConnectionPool if settings.blocking else CountingConnectionPool
+    pool_class = BlockingPool if settings.blocking else NonBlockingPool
     kwargs: dict[str, Any] = {
         "alias": settings.alias,
         "safe_url": settings.safe_url,
         "client_name_prefix": settings.client_name,
+        "max_lifetime": getattr(settings, "max_lifetime", None),
+        "max_idle": getattr(settings, "max_idle", None),
+        "leak_warning": getattr(settings, "leak_warning", None),
         **settings.kwargs,
     }
+    if "retry" not in kwargs:
+        kwargs["retry"] = default_retry()
     try:
         if settings.scheme == "fakeredis":
             return pool_class(**_fake_backend(settings), **kwargs)
@@ -88,29 +118,32 @@ def build_pool(settings: PoolSettings) -> CountingPoolMixin:
         ) from None
 
 
-def effective_limits(settings: PoolSettings, pool: CountingPoolMixin) -> Limits:
+def effective_limits(settings: PoolSettings, pool: Pool) -> Limits:
     # Build (never connect) one connection the way the pool would: this reads the
     # installed redis-py's defaults and rejects unknown OPTIONS before any request.
     try:
-        probe = pool.connection_class(**pool.connection_kwargs)  # type: ignore[attr-defined]
+        probe = pool.connection_class(**pool.connection_kwargs)
     except TypeError as exc:
         raise ImproperlyConfigured(
             f"REDIS_POOL[{settings.alias!r}]['OPTIONS'] has an argument that "
-            f"{pool.connection_class.__name__} does not accept: {exc}"  # type: ignore[attr-defined]
+            f"{pool.connection_class.__name__} does not accept: {exc}"
         ) from None
+    retries, backoff = describe_retry(getattr(probe, "retry", None))
     return Limits(
         socket_timeout=getattr(probe, "socket_timeout", None),
         socket_connect_timeout=getattr(probe, "socket_connect_timeout", None),
         max_connections=pool.max_connections,
         blocking=pool.blocking,
-        pool_timeout=pool.pool_timeout,
+        pool_timeout=pool.timeout if pool.blocking else None,
+        retries=retries,
+        retry_backoff=backoff,
     )
 
 
 def _build_entry(settings: PoolSettings) -> PoolEntry:
     pool = build_pool(settings)
     limits = effective_limits(settings, pool)
-    client = redis.Redis(connection_pool=pool)  # type: ignore[arg-type]
+    client = redis.Redis(connection_pool=pool)
     logger.debug("django_redis_pool: built %r", pool)
     return PoolEntry(settings=settings, pool=pool, client=client, limits=limits)
 
@@ -140,7 +173,7 @@ def _close_entries() -> None:
     _clients.clear()
     _entries.clear()
     for entry in entries:
-        entry.pool.disconnect()  # type: ignore[attr-defined]
+        entry.pool.disconnect()
 
 
 def close_all() -> None:
@@ -178,7 +211,7 @@ def get_entry(alias: str = DEFAULT_ALIAS) -> PoolEntry:
 
 def get_pool(alias: str = DEFAULT_ALIAS) -> redis.ConnectionPool:
     """The redis-py pool object behind ``get_redis(alias)``."""
-    return get_entry(alias).pool  # type: ignore[return-value]
+    return get_entry(alias).pool
 
 
 def entries() -> dict[str, PoolEntry]:

@@ -51,7 +51,7 @@ def _status_client(entry: PoolEntry, timeout: float) -> redis.Redis:
     kwargs = dict(entry.pool.connection_kwargs)
     kwargs.pop("client_name", None)
     kwargs.update(socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=True)
-    pool = redis.ConnectionPool(connection_class=entry.pool.connection_class, max_connections=1, **kwargs)  # type: ignore[attr-defined]
+    pool = redis.ConnectionPool(connection_class=entry.pool.connection_class, max_connections=1, **kwargs)
     return redis.Redis(connection_pool=pool)
 
 

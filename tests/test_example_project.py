@@ -57,7 +57,7 @@ def test_pool_page_shows_this_process_stats(backend: str, client: Client) -> Non
     stats = data["pools"]["default"]["stats"]
     assert stats["checkouts"] == 1
     assert stats["connections_created"] == 1
-    assert data["pools"]["default"]["pool"].startswith("<CountingBlockingConnectionPool alias='default'")
+    assert data["pools"]["default"]["pool"].startswith("<BlockingPool alias='default'")
     html = client.get("/pool/").text
     assert "<th>checkouts</th><td>1</td>" in html
 

@@ -10,14 +10,14 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
 from django_redis_pool import UnknownAliasError, get_pool, get_redis, get_stats, registry
-from django_redis_pool.stats import CountingBlockingConnectionPool, CountingConnectionPool
+from django_redis_pool.pools import BlockingPool, NonBlockingPool
 
 
 def test_get_redis_returns_the_same_client_on_the_process_pool() -> None:
     client = get_redis()
     assert client is get_redis("default")
     assert client.connection_pool is get_pool()
-    assert isinstance(get_pool(), CountingBlockingConnectionPool)
+    assert isinstance(get_pool(), BlockingPool)
 
 
 def test_fake_backend_round_trip() -> None:
@@ -97,7 +97,7 @@ def test_unknown_redis_py_option_fails_at_startup_not_at_request_time(settings: 
 
 def test_non_blocking_pool_is_built_when_asked(settings: Any) -> None:
     settings.REDIS_POOL = {"default": {"URL": "fakeredis://", "BLOCKING": False, "MAX_CONNECTIONS": 4}}
-    assert type(get_pool()) is CountingConnectionPool
+    assert type(get_pool()) is NonBlockingPool
     assert registry.get_entry().limits.pool_timeout is None
 
 
@@ -117,8 +117,7 @@ def test_pool_repr_names_alias_and_redacts(settings: Any) -> None:
     text = repr(get_pool()) + repr(get_redis()) + str(get_pool())
     assert "hunter2" not in text
     assert repr(get_pool()) == (
-        "<CountingBlockingConnectionPool alias='default' url='redis://u:***@127.0.0.1:1/0' "
-        "max_connections=7, pool_timeout=20>"
+        "<BlockingPool alias='default' url='redis://u:***@127.0.0.1:1/0' max_connections=7, pool_timeout=20>"
     )
 
 

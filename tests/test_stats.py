@@ -52,7 +52,12 @@ def test_a_caller_that_finds_the_pool_full_is_counted_as_a_wait(
 
 def test_connection_errors_are_counted_and_the_slot_is_given_back(settings: Any) -> None:
     settings.REDIS_POOL = {
-        "default": {"URL": f"redis://127.0.0.1:{free_port()}/0", **SAFE_LIMITS, "MAX_CONNECTIONS": 1}
+        "default": {
+            "URL": f"redis://127.0.0.1:{free_port()}/0",
+            **SAFE_LIMITS,
+            "MAX_CONNECTIONS": 1,
+            "OPTIONS": {"retry": None},
+        }
     }
     for _ in range(3):
         try:
@@ -65,5 +70,5 @@ def test_connection_errors_are_counted_and_the_slot_is_given_back(settings: Any)
         3,
         0,
         0,
-        3,
+        0,  # a checkout counts once the caller has a working connection
     )

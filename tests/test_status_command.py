@@ -116,7 +116,7 @@ def test_unreachable_server_exits_1_with_a_redacted_error(settings: Any) -> None
     assert info.value.returncode == 1
     assert str(info.value) == "Redis unreachable for 'default'."
     text = out.getvalue()
-    assert f"default: redis://:***@127.0.0.1:{port}/0 (CountingBlockingConnectionPool)" in text
+    assert f"default: redis://:***@127.0.0.1:{port}/0 (BlockingPool)" in text
     assert "UNREACHABLE: ConnectionError" in text
     assert "hunter2" not in text
 
