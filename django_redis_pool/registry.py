@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 import redis
 from django.core.exceptions import ImproperlyConfigured
 
+from .build_errors import BUILD_ERRORS, setting_error
 from .conf import DEFAULT_ALIAS, PoolSettings, get_settings
 from .exceptions import UnknownAliasError
-from .redaction import redact_options, redact_text
 from .stats import CountingBlockingConnectionPool, CountingConnectionPool, CountingPoolMixin
 
 logger = logging.getLogger("django_redis_pool")
@@ -64,7 +64,12 @@ def _fake_backend(settings: PoolSettings) -> dict[str, Any]:
     # fakeredis >= 2.27 names it FakeRedisConnection; FakeConnection is its deprecated alias.
     connection_class = getattr(fakeredis, "FakeRedisConnection", None) or getattr(fakeredis, "FakeConnection")  # noqa: B009
     db = urlsplit(settings.url).path.lstrip("/")
-    return {"connection_class": connection_class, "server": fakeredis.FakeServer(), "db": int(db or 0)}
+    # OPTIONS may give the db when the path does not (conf refuses both).
+    return {
+        "connection_class": connection_class,
+        "server": fakeredis.FakeServer(),
+        **({"db": int(db)} if db else {}),
+    }
 
 
 def build_pool(settings: PoolSettings) -> CountingPoolMixin:
@@ -80,24 +85,19 @@ def build_pool(settings: PoolSettings) -> CountingPoolMixin:
         if settings.scheme == "fakeredis":
             return pool_class(**_fake_backend(settings), **kwargs)
         return pool_class.from_url(settings.url, **kwargs)
-    except (TypeError, ValueError) as exc:
-        reason = redact_text(str(exc), settings.secret_values())
-        raise ImproperlyConfigured(
-            f"REDIS_POOL[{settings.alias!r}] could not build a pool from "
-            f"{settings.safe_url!r} and {redact_options(settings.kwargs)!r}: {reason}"
-        ) from None
+    except BUILD_ERRORS as exc:
+        raise setting_error(settings, exc) from None
 
 
 def effective_limits(settings: PoolSettings, pool: CountingPoolMixin) -> Limits:
     # Build (never connect) one connection the way the pool would: this reads the
-    # installed redis-py's defaults and rejects unknown OPTIONS before any request.
+    # installed redis-py's defaults and rejects bad OPTIONS before any request.
+    connection_class = pool.connection_class  # type: ignore[attr-defined]
+    kwargs = pool.connection_kwargs  # type: ignore[attr-defined]
     try:
-        probe = pool.connection_class(**pool.connection_kwargs)  # type: ignore[attr-defined]
-    except TypeError as exc:
-        raise ImproperlyConfigured(
-            f"REDIS_POOL[{settings.alias!r}]['OPTIONS'] has an argument that "
-            f"{pool.connection_class.__name__} does not accept: {exc}"  # type: ignore[attr-defined]
-        ) from None
+        probe = connection_class(**kwargs)
+    except BUILD_ERRORS as exc:
+        raise setting_error(settings, exc, kwargs, lambda rest: connection_class(**rest)) from None
     return Limits(
         socket_timeout=getattr(probe, "socket_timeout", None),
         socket_connect_timeout=getattr(probe, "socket_connect_timeout", None),
