@@ -60,6 +60,11 @@ def check_url(where: str, url: Any) -> URLArguments:
             f"{where} has a raw '/', '?' or '#' in its user or password, so it cannot be parsed: "
             f"{safe!r}. Percent-encode them (%2F, %3F, %23), or give the password in 'OPTIONS'."
         )
+    if "#" in split.rest:
+        raise ImproperlyConfigured(
+            f"{where} has a '#', which redis-py drops with all that follows it: {safe!r}. "
+            "Percent-encode a '#' in a password as %23."
+        )
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
@@ -74,6 +79,11 @@ def check_url(where: str, url: Any) -> URLArguments:
         raise ImproperlyConfigured(f"{where} has a database {db!r} that is not a number: {safe!r}.")
     if scheme == "fakeredis":
         return URLArguments({"db": int(db)} if db else {}, {"db": "path"} if db else {})
+    twice = [name for name, values in parse_qs(parts.query).items() if len(values) > 1]
+    if twice:
+        raise ImproperlyConfigured(
+            f"{where} gives its query argument {twice[0]!r} more than once: {safe!r}. Keep one."
+        )
     places = _places(scheme, url)
     if db:
         if "db" in places:
