@@ -52,7 +52,7 @@ def _culprits(
                 continue
             try:
                 build({k: v for k, v in kwargs.items() if k != keyword})
-            except Exception:  # noqa: S112 - still failing: not this keyword
+            except Exception:  # still failing without it: not this keyword
                 continue
             found.append(keyword)
         if found:

@@ -93,7 +93,7 @@ def effective_limits(settings: PoolSettings, pool: CountingPoolMixin) -> Limits:
     # Build (never connect) one connection the way the pool would: this reads the
     # installed redis-py's defaults and rejects bad OPTIONS before any request.
     connection_class = pool.connection_class  # type: ignore[attr-defined]
-    kwargs = pool.connection_kwargs  # type: ignore[attr-defined]
+    kwargs = pool.connection_kwargs
     try:
         probe = connection_class(**kwargs)
     except BUILD_ERRORS as exc:

@@ -93,7 +93,7 @@ def check_url(where: str, url: Any) -> URLArguments:
             )
         places["db"] = "path"
     try:
-        values = parse_url(url)
+        values: dict[str, Any] = parse_url(url)  # type: ignore[no-untyped-call]
     except ValueError as exc:
         # redis-py's message names the argument, never its value.
         raise ImproperlyConfigured(f"{where} is refused by redis-py: {exc} ({safe!r})") from None

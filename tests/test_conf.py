@@ -325,11 +325,13 @@ def test_empty_url_says_it_is_empty(url: str) -> None:
         ),
         (
             {"URL": "redis://h?db=1", "OPTIONS": {"db": 5}},
-            "REDIS_POOL['c'] gives 'db' twice: in 'OPTIONS' and in 'URL' (its query argument 'db'). Keep one.",
+            "REDIS_POOL['c'] gives 'db' twice: in 'OPTIONS' and in 'URL' (its query argument 'db'). "
+            "Keep one.",
         ),
         (
             {"URL": "unix:///tmp/r.sock?db=1", "OPTIONS": {"db": 5}},
-            "REDIS_POOL['c'] gives 'db' twice: in 'OPTIONS' and in 'URL' (its query argument 'db'). Keep one.",
+            "REDIS_POOL['c'] gives 'db' twice: in 'OPTIONS' and in 'URL' (its query argument 'db'). "
+            "Keep one.",
         ),
         (
             {"URL": "fakeredis:///2", "OPTIONS": {"db": 5}},

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-
 from typing import Any
 
 import pytest
@@ -144,3 +143,16 @@ def test_bad_url_query_argument_fails_at_startup_redacted(settings: Any) -> None
         r"[`']socket_timeout[`'] in connection URL\. \('redis://:\*\*\*@127\.0\.0\.1:1/0\?socket_timeout=abc'\)",
         str(error),
     )
+
+
+def test_the_public_api_is_what_the_readme_documents() -> None:
+    import django_redis_pool
+
+    assert sorted(django_redis_pool.__all__) == [
+        "PoolExhaustedError",
+        "UnknownAliasError",
+        "get_pool",
+        "get_redis",
+        "get_stats",
+    ]
+    assert not hasattr(django_redis_pool, "redact_url")
