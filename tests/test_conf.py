@@ -462,3 +462,14 @@ def test_pool_keys_must_be_positive_finite_seconds(key: str, value: Any) -> None
     assert error_of({"a": {"URL": URL, key: value}}) == (
         f"REDIS_POOL['a'][{key!r}] must be a positive number of seconds, {DAY}, or None, got {value!r}."
     )
+
+
+def test_the_readme_settings_table_has_a_row_for_every_key() -> None:
+    from pathlib import Path
+
+    from django_redis_pool.conf import KNOWN_KEYS
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    table = readme.split("## Settings reference", 1)[1].split("\n\n", 2)[1]
+    rows = [line.split("|")[1].strip().strip("`") for line in table.splitlines()[2:]]
+    assert sorted(rows) == sorted(KNOWN_KEYS)
