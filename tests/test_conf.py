@@ -470,6 +470,6 @@ def test_the_readme_settings_table_has_a_row_for_every_key() -> None:
     from django_redis_pool.conf import KNOWN_KEYS
 
     readme = (Path(__file__).parent.parent / "README.md").read_text()
-    table = readme.split("## Settings reference", 1)[1].split("\n\n", 2)[1]
-    rows = [line.split("|")[1].strip().strip("`") for line in table.splitlines()[2:]]
+    table = readme.split("| key | type | default | meaning |\n", 1)[1].split("\n\n", 1)[0]
+    rows = [line.split("|")[1].strip().strip("`") for line in table.splitlines()[1:]]
     assert sorted(rows) == sorted(KNOWN_KEYS)
