@@ -186,6 +186,11 @@ def _check_url_arguments(
     """A value the URL gives is validated like its key, and may not be given a second time."""
     where = setting_path(alias, "URL")
     for keyword, place in given.places.items():
+        if keyword in (*RESERVED_OPTIONS, "client_name"):
+            raise ImproperlyConfigured(
+                f"{where} must not set {keyword!r} (its {place}): django_redis_pool sets it"
+                + (", from 'CLIENT_NAME'." if keyword == "client_name" else ".")
+            )
         key = KEY_OF_KEYWORD.get(keyword)
         if key is not None and key in config:
             raise ImproperlyConfigured(

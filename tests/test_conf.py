@@ -473,3 +473,18 @@ def test_the_readme_settings_table_has_a_row_for_every_key() -> None:
     table = readme.split("| key | type | default | meaning |\n", 1)[1].split("\n\n", 1)[0]
     rows = [line.split("|")[1].strip().strip("`") for line in table.splitlines()[1:]]
     assert sorted(rows) == sorted(KNOWN_KEYS)
+
+
+@pytest.mark.parametrize("name", ["connection_pool", "connection_class", "queue_class"])
+def test_url_query_arguments_the_app_owns_are_refused(name: str) -> None:
+    assert error_of({"c": {"URL": f"{URL}?{name}=x"}}) == (
+        f"REDIS_POOL['c']['URL'] must not set {name!r} (its query argument {name!r}): "
+        "django_redis_pool sets it."
+    )
+
+
+def test_url_client_name_is_refused_with_a_pointer_to_the_key() -> None:
+    assert error_of({"c": {"URL": f"{URL}?client_name=x"}}) == (
+        "REDIS_POOL['c']['URL'] must not set 'client_name' (its query argument 'client_name'): "
+        "django_redis_pool sets it, from 'CLIENT_NAME'."
+    )
