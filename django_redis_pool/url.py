@@ -75,7 +75,7 @@ def check_url(where: str, url: Any) -> URLArguments:
     if scheme == "unix" and not parts.path:
         raise ImproperlyConfigured(f"{where} has no socket path: {safe!r}.")
     db = parts.path.lstrip("/") if scheme != "unix" else ""
-    if db and not db.isdigit():
+    if db and not (db.isascii() and db.isdigit()):
         raise ImproperlyConfigured(f"{where} has a database {db!r} that is not a number: {safe!r}.")
     if scheme == "fakeredis":
         return URLArguments({"db": int(db)} if db else {}, {"db": "path"} if db else {})

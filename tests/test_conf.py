@@ -153,6 +153,7 @@ def test_unknown_key_far_from_all_lists_known_keys() -> None:
         ("redis:///0", "has no host: 'redis:///0'."),
         ("unix://", "has no socket path"),
         ("redis://127.0.0.1:6379/zero", "has a database 'zero' that is not a number"),
+        ("fakeredis:///\u00b2", "has a database '\u00b2' that is not a number"),
         (
             "redis://h/0?password=secret#1",
             "has a '#', which redis-py drops with all that follows it: 'redis://h/0?password=***'. "
