@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-from .conf import DEFAULT_ALIAS, PoolSettings
 from .exceptions import PoolExhaustedError, UnknownAliasError
-from .redaction import redact_url
 from .registry import get_pool, get_redis, get_stats
 
-__all__ = [
-    "DEFAULT_ALIAS",
-    "PoolExhaustedError",
-    "PoolSettings",
-    "UnknownAliasError",
-    "get_pool",
-    "get_redis",
-    "get_stats",
-    "redact_url",
-]
+# The public API is what the README documents; conf, redaction and naming are internal.
+__all__ = ["PoolExhaustedError", "UnknownAliasError", "get_pool", "get_redis", "get_stats"]
 __version__ = "0.1.0"

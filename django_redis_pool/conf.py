@@ -11,18 +11,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from .redaction import SECRET_OPTIONS, redact_options, redact_url
+from .redaction import SECRET_OPTIONS, redact_options, redact_url, url_secrets
+from .url import URLArguments, check_url
 
 SETTING_NAME = "REDIS_POOL"
 DEFAULT_ALIAS = "default"
 DEFAULT_CLIENT_NAME = "django_redis_pool"
-
-SCHEMES = ("redis", "rediss", "unix", "fakeredis")
 
 # The top-level key of each alias and the redis-py keyword it becomes. A key a user
 # does not give is not passed on, so the installed redis-py's default stays in force.
@@ -33,12 +32,19 @@ KEYWORD_OF_KEY = {
     "MAX_CONNECTIONS": "max_connections",
     "POOL_TIMEOUT": "timeout",
 }
-RECYCLING_KEYS = ("MAX_LIFETIME", "MAX_IDLE", "LEAK_WARNING")
-KNOWN_KEYS = ("URL", "BLOCKING", "CLIENT_NAME", "OPTIONS", *KEYWORD_OF_KEY, *RECYCLING_KEYS)
-# Keys that may be None ("wait or block forever"); a checks warns about that.
-NULLABLE_KEYS = ("SOCKET_TIMEOUT", "SOCKET_CONNECT_TIMEOUT", "POOL_TIMEOUT")
+KEY_OF_KEYWORD = {keyword: key for key, keyword in KEYWORD_OF_KEY.items()}
+# Keys the pool reads itself; never passed to redis-py.
+POOL_KEYS = ("MAX_LIFETIME", "MAX_IDLE", "LEAK_WARNING")
+KNOWN_KEYS = ("URL", "BLOCKING", "CLIENT_NAME", "OPTIONS", *KEYWORD_OF_KEY, *POOL_KEYS)
+# Keys that may be None ("wait or block forever", "no limit"); a check warns about the timeouts.
+NULLABLE_KEYS = ("SOCKET_TIMEOUT", "SOCKET_CONNECT_TIMEOUT", "POOL_TIMEOUT", *POOL_KEYS)
+# No duration may be longer: every timer Python hands it to accepts it (poll() takes an int of
+# milliseconds, about 24.8 days; threading.TIMEOUT_MAX), and no wait on Redis should be longer.
+MAX_SECONDS = 86_400
 # OPTIONS keys this app sets itself; giving them in OPTIONS would silently lose.
 RESERVED_OPTIONS = ("connection_pool", "connection_class", "queue_class")
+# What Redis accepts in CLIENT SETNAME: '!'..'~'; ':' separates the parts of our names.
+CLIENT_NAME_CHARS = frozenset(chr(c) for c in range(ord("!"), ord("~") + 1)) - {":"}
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,7 @@ class PoolSettings:
     max_idle: float | None = None
     leak_warning: float | None = None
     # Only the keyword arguments the user gave: top-level keys and OPTIONS, merged.
+    # What the URL gives is not here: redis-py's from_url reads it.
     kwargs: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -77,9 +84,7 @@ class PoolSettings:
 
     def secret_values(self) -> list[str]:
         """Every secret string of this alias, to scrub from text that may echo one."""
-        parts = urlsplit(self.url)
-        found = [unquote(parts.password)] if parts.password else []
-        found += [v for k, v in parse_qsl(parts.query) if k in SECRET_OPTIONS]
+        found = url_secrets(self.url)
         found += [v for k, v in self.kwargs.items() if k in SECRET_OPTIONS and isinstance(v, str)]
         return found
 
@@ -87,7 +92,8 @@ class PoolSettings:
         return (
             f"PoolSettings(alias={self.alias!r}, url={self.safe_url!r}, "
             f"blocking={self.blocking!r}, client_name={self.client_name!r}, "
-            f"kwargs={redact_options(self.kwargs)!r})"
+            f"max_lifetime={self.max_lifetime!r}, max_idle={self.max_idle!r}, "
+            f"leak_warning={self.leak_warning!r}, kwargs={redact_options(self.kwargs)!r})"
         )
 
 
@@ -100,56 +106,114 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _check_number(alias: str, key: str, value: Any) -> None:
+def _allowed(key: str, value: Any) -> str | None:
+    """What ``key`` must be, if ``value`` is not that; None when it is fine."""
     if value is None and key in NULLABLE_KEYS:
-        return
+        return None
     if key == "MAX_CONNECTIONS":
-        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-            raise ImproperlyConfigured(f"{setting_path(alias, key)} must be a positive int, got {value!r}.")
-        return
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return None
+        return "a positive int"
+    # Chained comparisons: NaN fails them all, and an int too large for a float still compares.
     if key == "HEALTH_CHECK_INTERVAL":
-        allowed, zero_ok = "a number of seconds >= 0 (0 disables it)", True
-    else:
-        allowed, zero_ok = (
-            "a positive number of seconds" + (" or None" if key in NULLABLE_KEYS else ""),
-            False,
-        )
-    if not _is_number(value) or value < 0 or (value == 0 and not zero_ok):
+        if _is_number(value) and 0 <= value <= MAX_SECONDS:
+            return None
+        return f"a number of seconds from 0 (off) to {MAX_SECONDS} (one day)"
+    if _is_number(value) and 0 < value <= MAX_SECONDS:
+        return None
+    return f"a positive number of seconds, at most {MAX_SECONDS} (one day)" + (
+        ", or None" if key in NULLABLE_KEYS else ""
+    )
+
+
+def _check_number(alias: str, key: str, value: Any) -> None:
+    allowed = _allowed(key, value)
+    if allowed is not None:
         raise ImproperlyConfigured(f"{setting_path(alias, key)} must be {allowed}, got {value!r}.")
 
 
-def _check_url(alias: str, url: Any) -> None:
-    where = setting_path(alias, "URL")
-    if not isinstance(url, str) or not url:
-        raise ImproperlyConfigured(f"{where} must be a non-empty URL string, got {type(url).__name__}.")
-    safe = redact_url(url)
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError:
-        raise ImproperlyConfigured(f"{where} is not a valid URL: {safe!r}.") from None
-    if parts.scheme not in SCHEMES:
-        schemes = ", ".join(f"{s}://" for s in SCHEMES)
-        raise ImproperlyConfigured(
-            f"{where} has scheme {parts.scheme + '://' if parts.scheme else 'none'} in {safe!r}; "
-            f"use one of {schemes}."
-        )
-    if parts.scheme in ("redis", "rediss") and not parts.hostname:
-        raise ImproperlyConfigured(f"{where} has no host: {safe!r}.")
-    if parts.scheme == "unix" and not parts.path:
-        raise ImproperlyConfigured(f"{where} has no socket path: {safe!r}.")
-    db = parts.path.lstrip("/") if parts.scheme != "unix" else ""
-    if db and not db.isdigit():
-        raise ImproperlyConfigured(f"{where} has a database {db!r} that is not a number: {safe!r}.")
-
-
 def _unknown_key_error(alias: str, key: Any) -> ImproperlyConfigured:
-    close = difflib.get_close_matches(str(key), KNOWN_KEYS, n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
+    by_upper = {k.upper(): k for k in KNOWN_KEYS}
+    close = difflib.get_close_matches(str(key).upper(), list(by_upper), n=1)
+    hint = f" Did you mean {by_upper[close[0]]!r}?" if close else ""
     return ImproperlyConfigured(
         f"{setting_path(alias)} has an unknown key {key!r}.{hint} "
         f"Known keys: {', '.join(KNOWN_KEYS)}; redis-py arguments go in 'OPTIONS'."
     )
+
+
+def _check_client_name(alias: str, client_name: Any) -> None:
+    if client_name is None:
+        return
+    if not isinstance(client_name, str) or not client_name or not set(client_name) <= CLIENT_NAME_CHARS:
+        raise ImproperlyConfigured(
+            f"{setting_path(alias, 'CLIENT_NAME')} must be None or a non-empty string of printable ASCII "
+            f"characters ('!' to '~', as Redis requires) other than ':', got {client_name!r}."
+        )
+
+
+def _check_options(alias: str, options: Any) -> Mapping[str, Any]:
+    where = setting_path(alias, "OPTIONS")
+    if not isinstance(options, Mapping):
+        raise ImproperlyConfigured(f"{where} must be a dict, got {type(options).__name__}.")
+    for name in options:
+        if not isinstance(name, str):
+            raise ImproperlyConfigured(f"{where} keys must be strings, got {name!r}.")
+        if name in RESERVED_OPTIONS:
+            raise ImproperlyConfigured(
+                f"{where} must not set {name!r}: django_redis_pool builds the pool "
+                "and picks the connection class from the URL scheme."
+            )
+        if name == "client_name":
+            raise ImproperlyConfigured(
+                f"{where} must not set 'client_name'; use 'CLIENT_NAME' "
+                "(a prefix: connections are named '<CLIENT_NAME>:<alias>:<host>:<pid>')."
+            )
+        if name in KEY_OF_KEYWORD:
+            key = KEY_OF_KEYWORD[name]
+            raise ImproperlyConfigured(
+                f"{where} must not set {name!r}: use {key!r} in {setting_path(alias)}, which is validated."
+            )
+    db = options.get("db", 0)
+    if not isinstance(db, int) or isinstance(db, bool) or db < 0:
+        raise ImproperlyConfigured(f"{where}['db'] must be an int >= 0, got {db!r}.")
+    return options
+
+
+def _check_url_arguments(
+    alias: str, config: Mapping[str, Any], options: Mapping[str, Any], given: URLArguments
+) -> None:
+    """A value the URL gives is validated like its key, and may not be given a second time."""
+    where = setting_path(alias, "URL")
+    for keyword, place in given.places.items():
+        if keyword in (*RESERVED_OPTIONS, "client_name"):
+            raise ImproperlyConfigured(
+                f"{where} must not set {keyword!r} (its {place}): django_redis_pool sets it"
+                + (", from 'CLIENT_NAME'." if keyword == "client_name" else ".")
+            )
+        key = KEY_OF_KEYWORD.get(keyword)
+        if key is not None and key in config:
+            raise ImproperlyConfigured(
+                f"{setting_path(alias)} gives {keyword!r} twice: as {key!r} and in 'URL' (its {place}). "
+                "Keep one."
+            )
+        if keyword in options:
+            raise ImproperlyConfigured(
+                f"{setting_path(alias)} gives {keyword!r} twice: in 'OPTIONS' and in 'URL' (its {place}). "
+                "Keep one."
+            )
+        if key is not None and keyword in given.values:
+            allowed = _allowed(key, given.values[keyword])
+            if allowed is not None:
+                raise ImproperlyConfigured(
+                    f"{where} sets {keyword!r} (like {key!r}) to {given.values[keyword]!r}; it must be "
+                    f"{allowed.removesuffix(', or None')}."
+                )
+    if "timeout" in given.places and config.get("BLOCKING", True) is False:
+        raise ImproperlyConfigured(
+            f"{where} sets 'timeout' (POOL_TIMEOUT), which has no effect with 'BLOCKING': False. "
+            "Remove one of them."
+        )
 
 
 def parse_alias(alias: Any, config: Any) -> PoolSettings:
@@ -166,68 +230,31 @@ def parse_alias(alias: Any, config: Any) -> PoolSettings:
             f"{setting_path(alias)} has no 'URL'. Set it, e.g. 'URL': 'redis://127.0.0.1:6379/0'."
         )
     url = config["URL"]
-    _check_url(alias, url)
+    url_arguments = check_url(setting_path(alias, "URL"), url)
 
     blocking = config.get("BLOCKING", True)
     if not isinstance(blocking, bool):
         raise ImproperlyConfigured(
             f"{setting_path(alias, 'BLOCKING')} must be True or False, got {blocking!r}."
         )
-
     client_name = config.get("CLIENT_NAME", DEFAULT_CLIENT_NAME)
-    if client_name is not None and (
-        not isinstance(client_name, str)
-        or not client_name
-        or any(c.isspace() or c == ":" for c in client_name)
-    ):
-        raise ImproperlyConfigured(
-            f"{setting_path(alias, 'CLIENT_NAME')} must be None or a non-empty string without spaces "
-            f"or ':', got {client_name!r}."
-        )
-
-    options = config.get("OPTIONS", {})
-    if not isinstance(options, Mapping):
-        raise ImproperlyConfigured(
-            f"{setting_path(alias, 'OPTIONS')} must be a dict, got {type(options).__name__}."
-        )
-    for name in options:
-        if not isinstance(name, str):
-            raise ImproperlyConfigured(
-                f"{setting_path(alias, 'OPTIONS')} keys must be strings, got {name!r}."
-            )
-        if name in RESERVED_OPTIONS:
-            raise ImproperlyConfigured(
-                f"{setting_path(alias, 'OPTIONS')} must not set {name!r}: django_redis_pool builds the pool "
-                "and picks the connection class from the URL scheme."
-            )
+    _check_client_name(alias, client_name)
+    options = _check_options(alias, config.get("OPTIONS", {}))
 
     kwargs: dict[str, Any] = {}
     for key, keyword in KEYWORD_OF_KEY.items():
-        if key not in config:
-            continue
-        _check_number(alias, key, config[key])
-        if keyword in options:
-            raise ImproperlyConfigured(
-                f"{setting_path(alias)} gives {keyword!r} twice: as {key!r} and in 'OPTIONS'. Keep {key!r}."
-            )
-        kwargs[keyword] = config[key]
+        if key in config:
+            _check_number(alias, key, config[key])
+            kwargs[keyword] = config[key]
+    for key in POOL_KEYS:
+        _check_number(alias, key, config.get(key))
     if "POOL_TIMEOUT" in config and not blocking:
         raise ImproperlyConfigured(
             f"{setting_path(alias, 'POOL_TIMEOUT')} has no effect with 'BLOCKING': False "
             "(a non-blocking pool raises at once when it is full). Remove one of them."
         )
-    if "client_name" in options:
-        raise ImproperlyConfigured(
-            f"{setting_path(alias, 'OPTIONS')} must not set 'client_name'; use 'CLIENT_NAME' "
-            "(a prefix: connections are named '<CLIENT_NAME>:<alias>:<host>:<pid>')."
-        )
+    _check_url_arguments(alias, config, options, url_arguments)
     kwargs.update(options)
-    for key in RECYCLING_KEYS:  # provisional: validated fully on the conf branch
-        value = config.get(key)
-        if value is not None and (not _is_number(value) or value <= 0):
-            raise ImproperlyConfigured(
-                f"{setting_path(alias, key)} must be a positive number of seconds or None, got {value!r}."
-            )
     return PoolSettings(
         alias=alias,
         url=url,

@@ -8,7 +8,10 @@ from __future__ import annotations
 import re
 import socket
 from typing import NamedTuple
+from urllib.parse import quote
 
+# Anything else, '%' included, is percent-encoded: the encoding is injective, so two aliases never
+# share a name ('a b' -> 'a%20b', 'a_b' -> 'a_b'), and the result is what Redis accepts ('!'..'~').
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]")
 
 
@@ -20,8 +23,7 @@ class ClientName(NamedTuple):
 
 
 def _safe(part: str) -> str:
-    # Redis refuses names with spaces; ':' is our separator.
-    return _UNSAFE.sub("_", part) or "_"
+    return _UNSAFE.sub(lambda match: quote(match.group(), safe=""), part)
 
 
 def local_host() -> str:

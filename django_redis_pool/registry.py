@@ -20,10 +20,10 @@ import redis
 from django.core.exceptions import ImproperlyConfigured
 from redis.retry import Retry
 
+from .build_errors import BUILD_ERRORS, setting_error
 from .conf import DEFAULT_ALIAS, PoolSettings, get_settings
 from .exceptions import UnknownAliasError
 from .pools import BlockingPool, NonBlockingPool, Pool
-from .redaction import redact_options, redact_text
 
 logger = logging.getLogger("django_redis_pool")
 
@@ -69,7 +69,12 @@ def _fake_backend(settings: PoolSettings) -> dict[str, Any]:
     # fakeredis >= 2.27 names it FakeRedisConnection; FakeConnection is its deprecated alias.
     connection_class = getattr(fakeredis, "FakeRedisConnection", None) or getattr(fakeredis, "FakeConnection")  # noqa: B009
     db = urlsplit(settings.url).path.lstrip("/")
-    return {"connection_class": connection_class, "server": fakeredis.FakeServer(), "db": int(db or 0)}
+    # OPTIONS may give the db when the path does not (conf refuses both).
+    return {
+        "connection_class": connection_class,
+        "server": fakeredis.FakeServer(),
+        **({"db": int(db)} if db else {}),
+    }
 
 
 def default_retry() -> Retry | None:
@@ -99,9 +104,9 @@ def build_pool(settings: PoolSettings) -> Pool:
         "alias": settings.alias,
         "safe_url": settings.safe_url,
         "client_name_prefix": settings.client_name,
-        "max_lifetime": getattr(settings, "max_lifetime", None),
-        "max_idle": getattr(settings, "max_idle", None),
-        "leak_warning": getattr(settings, "leak_warning", None),
+        "max_lifetime": settings.max_lifetime,
+        "max_idle": settings.max_idle,
+        "leak_warning": settings.leak_warning,
         **settings.kwargs,
     }
     if "retry" not in kwargs:
@@ -110,24 +115,19 @@ def build_pool(settings: PoolSettings) -> Pool:
         if settings.scheme == "fakeredis":
             return pool_class(**_fake_backend(settings), **kwargs)
         return pool_class.from_url(settings.url, **kwargs)
-    except (TypeError, ValueError) as exc:
-        reason = redact_text(str(exc), settings.secret_values())
-        raise ImproperlyConfigured(
-            f"REDIS_POOL[{settings.alias!r}] could not build a pool from "
-            f"{settings.safe_url!r} and {redact_options(settings.kwargs)!r}: {reason}"
-        ) from None
+    except BUILD_ERRORS as exc:
+        raise setting_error(settings, exc) from None
 
 
 def effective_limits(settings: PoolSettings, pool: Pool) -> Limits:
     # Build (never connect) one connection the way the pool would: this reads the
-    # installed redis-py's defaults and rejects unknown OPTIONS before any request.
+    # installed redis-py's defaults and rejects bad OPTIONS before any request.
+    connection_class = pool.connection_class  # type: ignore[attr-defined]
+    kwargs = pool.connection_kwargs
     try:
-        probe = pool.connection_class(**pool.connection_kwargs)
-    except TypeError as exc:
-        raise ImproperlyConfigured(
-            f"REDIS_POOL[{settings.alias!r}]['OPTIONS'] has an argument that "
-            f"{pool.connection_class.__name__} does not accept: {exc}"
-        ) from None
+        probe = connection_class(**kwargs)
+    except BUILD_ERRORS as exc:
+        raise setting_error(settings, exc, kwargs, lambda rest: connection_class(**rest)) from None
     retries, backoff = describe_retry(getattr(probe, "retry", None))
     return Limits(
         socket_timeout=getattr(probe, "socket_timeout", None),

@@ -53,13 +53,9 @@ def test_each_check_is_raised_by_exactly_its_config(
     assert ids(check_settings()) == expected
 
 
-def test_a_timeout_given_through_options_counts_as_given(settings: Any) -> None:
+def test_a_timeout_given_in_the_url_counts_as_given(settings: Any) -> None:
     settings.REDIS_POOL = {
-        "default": {
-            "URL": LOCAL,
-            "POOL_TIMEOUT": 5,
-            "OPTIONS": {"socket_timeout": 3, "socket_connect_timeout": 2},
-        }
+        "default": {"URL": f"{LOCAL}?socket_timeout=3&socket_connect_timeout=2", "POOL_TIMEOUT": 5}
     }
     assert check_settings() == []
 

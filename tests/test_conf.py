@@ -45,9 +45,9 @@ def test_valid_setting_keeps_only_given_keys_as_redis_py_arguments() -> None:
 
 
 def test_the_users_dict_is_not_mutated() -> None:
-    setting = {"default": {"URL": URL, "OPTIONS": {"db": 2}}}
+    setting = {"default": {"URL": "redis://h", "OPTIONS": {"db": 2}}}
     parse_setting(setting)
-    assert setting == {"default": {"URL": URL, "OPTIONS": {"db": 2}}}
+    assert setting == {"default": {"URL": "redis://h", "OPTIONS": {"db": 2}}}
 
 
 def test_get_settings_reads_the_django_setting(settings: Any) -> None:
@@ -61,8 +61,11 @@ def test_get_settings_reads_the_django_setting(settings: Any) -> None:
         ([], "REDIS_POOL must be a dict of aliases, got list."),
         ({"default": "redis://x"}, "REDIS_POOL['default'] must be a dict, got str."),
         ({"": {"URL": URL}}, "REDIS_POOL aliases must be non-empty strings, got ''."),
-        ({"default": {}}, "REDIS_POOL['default'] has no 'URL'."),
-        ({"default": {"URL": 5}}, "REDIS_POOL['default']['URL'] must be a non-empty URL string, got int."),
+        (
+            {"default": {}},
+            "REDIS_POOL['default'] has no 'URL'. Set it, e.g. 'URL': 'redis://127.0.0.1:6379/0'.",
+        ),
+        ({"default": {"URL": 5}}, "REDIS_POOL['default']['URL'] must be a URL string, got int."),
         (
             {"default": {"URL": URL, "MAX_CONNECTIONS": -3}},
             "REDIS_POOL['default']['MAX_CONNECTIONS'] must be a positive int, got -3.",
@@ -85,21 +88,23 @@ def test_get_settings_reads_the_django_setting(settings: Any) -> None:
         ),
         (
             {"default": {"URL": URL, "SOCKET_TIMEOUT": 0}},
-            "REDIS_POOL['default']['SOCKET_TIMEOUT'] must be a positive number of seconds or None, got 0.",
+            "REDIS_POOL['default']['SOCKET_TIMEOUT'] must be a positive number of seconds, at most 86400 "
+            "(one day), or None, got 0.",
         ),
         (
             {"default": {"URL": URL, "POOL_TIMEOUT": -1.5}},
-            "REDIS_POOL['default']['POOL_TIMEOUT'] must be a positive number of seconds or None, got -1.5.",
+            "REDIS_POOL['default']['POOL_TIMEOUT'] must be a positive number of seconds, at most 86400 "
+            "(one day), or None, got -1.5.",
         ),
         (
             {"cache": {"URL": URL, "SOCKET_CONNECT_TIMEOUT": "5"}},
-            "REDIS_POOL['cache']['SOCKET_CONNECT_TIMEOUT'] must be a positive number of seconds or None, "
-            "got '5'.",
+            "REDIS_POOL['cache']['SOCKET_CONNECT_TIMEOUT'] must be a positive number of seconds, at most "
+            "86400 (one day), or None, got '5'.",
         ),
         (
             {"default": {"URL": URL, "HEALTH_CHECK_INTERVAL": -1}},
-            "REDIS_POOL['default']['HEALTH_CHECK_INTERVAL'] must be a number of seconds >= 0 "
-            "(0 disables it), got -1.",
+            "REDIS_POOL['default']['HEALTH_CHECK_INTERVAL'] must be a number of seconds from 0 (off) to "
+            "86400 (one day), got -1.",
         ),
         (
             {"default": {"URL": URL, "BLOCKING": "yes"}},
@@ -115,13 +120,13 @@ def test_get_settings_reads_the_django_setting(settings: Any) -> None:
         ),
         (
             {"default": {"URL": URL, "CLIENT_NAME": "my app"}},
-            "REDIS_POOL['default']['CLIENT_NAME'] must be None or a non-empty string without spaces or ':', "
-            "got 'my app'.",
+            "REDIS_POOL['default']['CLIENT_NAME'] must be None or a non-empty string of printable ASCII "
+            "characters ('!' to '~', as Redis requires) other than ':', got 'my app'.",
         ),
     ],
 )
 def test_invalid_values_name_alias_and_key(setting: Any, message: str) -> None:
-    assert error_of(setting).startswith(message)
+    assert error_of(setting) == message
 
 
 def test_unknown_key_suggests_the_close_one() -> None:
@@ -148,6 +153,13 @@ def test_unknown_key_far_from_all_lists_known_keys() -> None:
         ("redis:///0", "has no host: 'redis:///0'."),
         ("unix://", "has no socket path"),
         ("redis://127.0.0.1:6379/zero", "has a database 'zero' that is not a number"),
+        ("fakeredis:///\u00b2", "has a database '\u00b2' that is not a number"),
+        (
+            "redis://h/0?password=secret#1",
+            "has a '#', which redis-py drops with all that follows it: 'redis://h/0?password=***'. "
+            "Percent-encode a '#' in a password as %23.",
+        ),
+        ("redis://h/0?protocol=2&protocol=3", "gives its query argument 'protocol' more than once"),
     ],
 )
 def test_bad_urls_are_named_with_the_password_redacted(url: str, message: str) -> None:
@@ -164,11 +176,22 @@ def test_each_supported_scheme_parses(url: str) -> None:
     assert parse_setting({"a": {"URL": url}})["a"].url == url
 
 
-def test_key_given_twice_through_options_is_refused() -> None:
-    message = error_of({"default": {"URL": URL, "SOCKET_TIMEOUT": 1, "OPTIONS": {"socket_timeout": 2}}})
+@pytest.mark.parametrize(
+    ("keyword", "key"),
+    [
+        ("max_connections", "MAX_CONNECTIONS"),
+        ("timeout", "POOL_TIMEOUT"),
+        ("socket_timeout", "SOCKET_TIMEOUT"),
+        ("socket_connect_timeout", "SOCKET_CONNECT_TIMEOUT"),
+        ("health_check_interval", "HEALTH_CHECK_INTERVAL"),
+    ],
+)
+def test_options_may_not_bypass_the_validated_keys(keyword: str, key: str) -> None:
+    # {"max_connections": 0} used to become 100 silently, {"socket_timeout": -1} to be shown as -1s.
+    message = error_of({"default": {"URL": URL, "OPTIONS": {keyword: -1}}})
     assert message == (
-        "REDIS_POOL['default'] gives 'socket_timeout' twice: as 'SOCKET_TIMEOUT' and in 'OPTIONS'. "
-        "Keep 'SOCKET_TIMEOUT'."
+        f"REDIS_POOL['default']['OPTIONS'] must not set {keyword!r}: use {key!r} in REDIS_POOL['default'], "
+        "which is validated."
     )
 
 
@@ -186,3 +209,283 @@ def test_pool_timeout_with_non_blocking_pool_is_refused() -> None:
 def test_none_timeouts_are_accepted_for_a_check_to_report() -> None:
     parsed = parse_setting({"d": {"URL": URL, "SOCKET_TIMEOUT": None, "POOL_TIMEOUT": None}})
     assert dict(parsed["d"].kwargs) == {"socket_timeout": None, "timeout": None}
+
+
+DAY = "at most 86400 (one day)"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("SOCKET_TIMEOUT", float("nan"), f"must be a positive number of seconds, {DAY}, or None, got nan."),
+        ("SOCKET_TIMEOUT", float("inf"), f"must be a positive number of seconds, {DAY}, or None, got inf."),
+        ("SOCKET_TIMEOUT", 1e300, f"must be a positive number of seconds, {DAY}, or None, got 1e+300."),
+        (
+            "SOCKET_CONNECT_TIMEOUT",
+            float("nan"),
+            f"must be a positive number of seconds, {DAY}, or None, got nan.",
+        ),
+        (
+            "SOCKET_CONNECT_TIMEOUT",
+            float("-inf"),
+            f"must be a positive number of seconds, {DAY}, or None, got -inf.",
+        ),
+        (
+            "SOCKET_CONNECT_TIMEOUT",
+            1e300,
+            f"must be a positive number of seconds, {DAY}, or None, got 1e+300.",
+        ),
+        ("POOL_TIMEOUT", float("inf"), f"must be a positive number of seconds, {DAY}, or None, got inf."),
+        ("POOL_TIMEOUT", 10**400, f"must be a positive number of seconds, {DAY}, or None, got {10**400}."),
+        ("POOL_TIMEOUT", 86_400.001, f"must be a positive number of seconds, {DAY}, or None, got 86400.001."),
+        (
+            "HEALTH_CHECK_INTERVAL",
+            float("nan"),
+            "must be a number of seconds from 0 (off) to 86400 (one day), got nan.",
+        ),
+        (
+            "HEALTH_CHECK_INTERVAL",
+            float("inf"),
+            "must be a number of seconds from 0 (off) to 86400 (one day), got inf.",
+        ),
+        (
+            "HEALTH_CHECK_INTERVAL",
+            None,
+            "must be a number of seconds from 0 (off) to 86400 (one day), got None.",
+        ),
+    ],
+)
+def test_durations_must_be_finite_and_at_most_a_day(key: str, value: Any, message: str) -> None:
+    # Each of these used to pass and then fail on every request (ValueError, OverflowError) or turn
+    # health checks off silently (NaN).
+    assert error_of({"cache": {"URL": URL, key: value}}) == f"REDIS_POOL['cache'][{key!r}] {message}"
+
+
+def test_a_day_is_the_longest_duration_accepted() -> None:
+    keys = ("SOCKET_TIMEOUT", "SOCKET_CONNECT_TIMEOUT", "POOL_TIMEOUT", "HEALTH_CHECK_INTERVAL")
+    parsed = parse_setting({"d": {"URL": URL, **dict.fromkeys(keys, 86_400)}})["d"]
+    assert dict(parsed.kwargs) == {
+        "socket_timeout": 86_400,
+        "socket_connect_timeout": 86_400,
+        "health_check_interval": 86_400,
+        "timeout": 86_400,
+    }
+
+
+@pytest.mark.parametrize("name", ["my app", "caf\u00e9", "tab\there", "nul\x00", "del\x7f", "a:b", "", 5])
+def test_client_name_must_be_what_redis_accepts(name: Any) -> None:
+    assert error_of({"default": {"URL": URL, "CLIENT_NAME": name}}) == (
+        "REDIS_POOL['default']['CLIENT_NAME'] must be None or a non-empty string of printable ASCII "
+        f"characters ('!' to '~', as Redis requires) other than ':', got {name!r}."
+    )
+
+
+def test_client_name_may_use_every_printable_ascii_character_but_the_separator() -> None:
+    name = "".join(chr(c) for c in range(33, 127) if chr(c) != ":")
+    assert parse_setting({"d": {"URL": URL, "CLIENT_NAME": name}})["d"].client_name == name
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"), [("url", "URL"), ("max_connections", "MAX_CONNECTIONS"), ("Url", "URL")]
+)
+def test_unknown_key_suggestion_ignores_case(typed: str, meant: str) -> None:
+    assert error_of({"cache": {"URL": URL, typed: 1}}).startswith(
+        f"REDIS_POOL['cache'] has an unknown key {typed!r}. Did you mean {meant!r}?"
+    )
+
+
+@pytest.mark.parametrize("url", ["", "   "])
+def test_empty_url_says_it_is_empty(url: str) -> None:
+    assert error_of({"cache": {"URL": url}}) == (
+        "REDIS_POOL['cache']['URL'] is empty; set it to a URL such as 'redis://127.0.0.1:6379/0'."
+    )
+
+
+# A value given twice is an error wherever the two come from, naming both places.
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (
+            {"URL": f"{URL}?socket_timeout=3", "SOCKET_TIMEOUT": 7},
+            "REDIS_POOL['c'] gives 'socket_timeout' twice: as 'SOCKET_TIMEOUT' and in 'URL' "
+            "(its query argument 'socket_timeout'). Keep one.",
+        ),
+        (
+            {"URL": f"{URL}?max_connections=3", "MAX_CONNECTIONS": 9},
+            "REDIS_POOL['c'] gives 'max_connections' twice: as 'MAX_CONNECTIONS' and in 'URL' "
+            "(its query argument 'max_connections'). Keep one.",
+        ),
+        (
+            {"URL": f"{URL}?timeout=3", "POOL_TIMEOUT": 9},
+            "REDIS_POOL['c'] gives 'timeout' twice: as 'POOL_TIMEOUT' and in 'URL' "
+            "(its query argument 'timeout'). Keep one.",
+        ),
+        (
+            {"URL": URL, "OPTIONS": {"db": 5}},
+            "REDIS_POOL['c'] gives 'db' twice: in 'OPTIONS' and in 'URL' (its path). Keep one.",
+        ),
+        (
+            {"URL": "redis://h?db=1", "OPTIONS": {"db": 5}},
+            "REDIS_POOL['c'] gives 'db' twice: in 'OPTIONS' and in 'URL' (its query argument 'db'). "
+            "Keep one.",
+        ),
+        (
+            {"URL": "unix:///tmp/r.sock?db=1", "OPTIONS": {"db": 5}},
+            "REDIS_POOL['c'] gives 'db' twice: in 'OPTIONS' and in 'URL' (its query argument 'db'). "
+            "Keep one.",
+        ),
+        (
+            {"URL": "fakeredis:///2", "OPTIONS": {"db": 5}},
+            "REDIS_POOL['c'] gives 'db' twice: in 'OPTIONS' and in 'URL' (its path). Keep one.",
+        ),
+        (
+            {"URL": "redis://h/0?db=5"},
+            "REDIS_POOL['c']['URL'] gives the database twice, as its path '/0' and as its query argument "
+            "'db': 'redis://h/0?db=5'. Keep one.",
+        ),
+        (
+            {"URL": "redis://:Pw4711@h/0", "OPTIONS": {"password": "other"}},
+            "REDIS_POOL['c'] gives 'password' twice: in 'OPTIONS' and in 'URL' (its password). Keep one.",
+        ),
+        (
+            {"URL": "redis://alice@h/0", "OPTIONS": {"username": "bob"}},
+            "REDIS_POOL['c'] gives 'username' twice: in 'OPTIONS' and in 'URL' (its user name). Keep one.",
+        ),
+        (
+            {"URL": "redis://h:6380/0", "OPTIONS": {"port": 6379}},
+            "REDIS_POOL['c'] gives 'port' twice: in 'OPTIONS' and in 'URL' (its port). Keep one.",
+        ),
+        (
+            {"URL": "unix:///tmp/r.sock", "OPTIONS": {"path": "/tmp/other.sock"}},
+            "REDIS_POOL['c'] gives 'path' twice: in 'OPTIONS' and in 'URL' (its socket path). Keep one.",
+        ),
+        (
+            {"URL": "redis://h/0?password=Pw4711", "OPTIONS": {"password": "other"}},
+            "REDIS_POOL['c'] gives 'password' twice: in 'OPTIONS' and in 'URL' (its query argument "
+            "'password'). Keep one.",
+        ),
+    ],
+)
+def test_a_value_given_twice_is_an_error_naming_both_places(config: dict[str, Any], message: str) -> None:
+    assert error_of({"c": config}) == message
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        (
+            "socket_timeout=nan",
+            f"sets 'socket_timeout' (like 'SOCKET_TIMEOUT') to nan; it must be a positive "
+            f"number of seconds, {DAY}.",
+        ),
+        (
+            "socket_timeout=-1",
+            f"sets 'socket_timeout' (like 'SOCKET_TIMEOUT') to -1.0; it must be a positive "
+            f"number of seconds, {DAY}.",
+        ),
+        (
+            "socket_connect_timeout=1e300",
+            "sets 'socket_connect_timeout' (like 'SOCKET_CONNECT_TIMEOUT') to "
+            f"1e+300; it must be a positive number of seconds, {DAY}.",
+        ),
+        (
+            "timeout=inf",
+            f"sets 'timeout' (like 'POOL_TIMEOUT') to inf; it must be a positive number of seconds, {DAY}.",
+        ),
+        (
+            "max_connections=0",
+            "sets 'max_connections' (like 'MAX_CONNECTIONS') to 0; it must be a positive int.",
+        ),
+        (
+            "health_check_interval=100000",
+            "sets 'health_check_interval' (like 'HEALTH_CHECK_INTERVAL') to "
+            "100000; it must be a number of seconds from 0 (off) to 86400 (one day).",
+        ),
+    ],
+)
+def test_url_query_arguments_are_validated_like_their_keys(query: str, message: str) -> None:
+    assert error_of({"c": {"URL": f"{URL}?{query}"}}) == f"REDIS_POOL['c']['URL'] {message}"
+
+
+def test_url_query_arguments_that_are_valid_are_left_to_redis_py() -> None:
+    url = f"{URL}?socket_timeout=3&max_connections=7&timeout=2&health_check_interval=30"
+    parsed = parse_setting({"c": {"URL": url}})["c"]
+    assert (parsed.url, dict(parsed.kwargs)) == (url, {})
+
+
+def test_url_pool_timeout_with_non_blocking_pool_is_refused() -> None:
+    assert error_of({"c": {"URL": f"{URL}?timeout=3", "BLOCKING": False}}) == (
+        "REDIS_POOL['c']['URL'] sets 'timeout' (POOL_TIMEOUT), which has no effect with 'BLOCKING': False. "
+        "Remove one of them."
+    )
+
+
+def test_a_url_redis_py_cannot_parse_is_refused_at_startup() -> None:
+    message = error_of({"c": {"URL": "redis://:Pw4711@h?db=abc"}})
+    # redis-py 5 quotes the name with backticks, redis-py 8 with quotes.
+    assert message.replace("`", "'") == (
+        "REDIS_POOL['c']['URL'] is refused by redis-py: Invalid value for 'db' in connection URL. "
+        "('redis://:***@h?db=abc')"
+    )
+
+
+@pytest.mark.parametrize("db", [-1, "1", True, 1.0])
+def test_options_db_must_be_a_non_negative_int(db: Any) -> None:
+    assert error_of({"c": {"URL": "redis://h", "OPTIONS": {"db": db}}}) == (
+        f"REDIS_POOL['c']['OPTIONS']['db'] must be an int >= 0, got {db!r}."
+    )
+
+
+POOL_KEYS = ("MAX_LIFETIME", "MAX_IDLE", "LEAK_WARNING")
+
+
+def test_pool_keys_default_to_none_and_are_not_passed_to_redis_py() -> None:
+    parsed = parse_setting(
+        {"a": {"URL": URL}, "b": {"URL": URL, "MAX_LIFETIME": 3600, "MAX_IDLE": 600.5, "LEAK_WARNING": 30}}
+    )
+    assert (parsed["a"].max_lifetime, parsed["a"].max_idle, parsed["a"].leak_warning) == (None, None, None)
+    assert (parsed["b"].max_lifetime, parsed["b"].max_idle, parsed["b"].leak_warning) == (3600, 600.5, 30)
+    assert dict(parsed["b"].kwargs) == {}
+    assert repr(parsed["b"]) == (
+        "PoolSettings(alias='b', url='redis://127.0.0.1:6379/0', blocking=True, "
+        "client_name='django_redis_pool', max_lifetime=3600, max_idle=600.5, leak_warning=30, kwargs={})"
+    )
+
+
+def test_pool_keys_accept_none() -> None:
+    parsed = parse_setting({"a": {"URL": URL, **dict.fromkeys(POOL_KEYS)}})["a"]
+    assert parsed == PoolSettings(alias="a", url=URL)
+
+
+@pytest.mark.parametrize("key", POOL_KEYS)
+@pytest.mark.parametrize("value", [0, -1, float("nan"), float("inf"), 86_401, "60", True])
+def test_pool_keys_must_be_positive_finite_seconds(key: str, value: Any) -> None:
+    assert error_of({"a": {"URL": URL, key: value}}) == (
+        f"REDIS_POOL['a'][{key!r}] must be a positive number of seconds, {DAY}, or None, got {value!r}."
+    )
+
+
+def test_the_readme_settings_table_has_a_row_for_every_key() -> None:
+    from pathlib import Path
+
+    from django_redis_pool.conf import KNOWN_KEYS
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    table = readme.split("| key | type | default | meaning |\n", 1)[1].split("\n\n", 1)[0]
+    rows = [line.split("|")[1].strip().strip("`") for line in table.splitlines()[1:]]
+    assert sorted(rows) == sorted(KNOWN_KEYS)
+
+
+@pytest.mark.parametrize("name", ["connection_pool", "connection_class", "queue_class"])
+def test_url_query_arguments_the_app_owns_are_refused(name: str) -> None:
+    assert error_of({"c": {"URL": f"{URL}?{name}=x"}}) == (
+        f"REDIS_POOL['c']['URL'] must not set {name!r} (its query argument {name!r}): "
+        "django_redis_pool sets it."
+    )
+
+
+def test_url_client_name_is_refused_with_a_pointer_to_the_key() -> None:
+    assert error_of({"c": {"URL": f"{URL}?client_name=x"}}) == (
+        "REDIS_POOL['c']['URL'] must not set 'client_name' (its query argument 'client_name'): "
+        "django_redis_pool sets it, from 'CLIENT_NAME'."
+    )

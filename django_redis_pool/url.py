@@ -1,0 +1,101 @@
+"""Check an alias's ``URL`` and say which redis-py arguments it gives, read by redis-py's own parser."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+from redis.connection import parse_url
+
+from .redaction import is_odd, redact_url, split_userinfo
+
+EXAMPLE_URL = "redis://127.0.0.1:6379/0"
+SCHEMES = ("redis", "rediss", "unix", "fakeredis")
+
+
+@dataclass(frozen=True)
+class URLArguments:
+    """The redis-py keyword arguments a URL sets, and where in the URL each one is."""
+
+    values: Mapping[str, Any] = field(default_factory=dict)
+    # keyword -> the part of the URL that gives it: "path", "query argument 'db'"...
+    places: Mapping[str, str] = field(default_factory=dict)
+
+
+def _places(scheme: str, url: str) -> dict[str, str]:
+    parts = urlsplit(url)
+    places = {name: f"query argument {name!r}" for name in parse_qs(parts.query)}
+    if parts.username:
+        places["username"] = "user name"
+    if parts.password:
+        places["password"] = "password"
+    if scheme == "unix":
+        places["path"] = "socket path"
+    elif parts.hostname:
+        places["host"] = "host"
+        if parts.port:
+            places["port"] = "port"
+    return places
+
+
+def check_url(where: str, url: Any) -> URLArguments:
+    """Validate ``url`` (``where`` names it in messages); raise ImproperlyConfigured, password redacted."""
+    if not isinstance(url, str):
+        raise ImproperlyConfigured(f"{where} must be a URL string, got {type(url).__name__}.")
+    if not url.strip():
+        raise ImproperlyConfigured(f"{where} is empty; set it to a URL such as {EXAMPLE_URL!r}.")
+    safe = redact_url(url)
+    split = split_userinfo(url)
+    scheme = split.head[: -len("://")]
+    if scheme not in SCHEMES:
+        schemes = ", ".join(f"{s}://" for s in SCHEMES)
+        raise ImproperlyConfigured(
+            f"{where} has scheme {scheme + '://' if scheme else 'none'} in {safe!r}; use one of {schemes}."
+        )
+    if is_odd(split):
+        raise ImproperlyConfigured(
+            f"{where} has a raw '/', '?' or '#' in its user or password, so it cannot be parsed: "
+            f"{safe!r}. Percent-encode them (%2F, %3F, %23), or give the password in 'OPTIONS'."
+        )
+    if "#" in split.rest:
+        raise ImproperlyConfigured(
+            f"{where} has a '#', which redis-py drops with all that follows it: {safe!r}. "
+            "Percent-encode a '#' in a password as %23."
+        )
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise ImproperlyConfigured(f"{where} is not a valid URL: {safe!r}.") from None
+    if scheme in ("redis", "rediss") and not parts.hostname:
+        raise ImproperlyConfigured(f"{where} has no host: {safe!r}.")
+    if scheme == "unix" and not parts.path:
+        raise ImproperlyConfigured(f"{where} has no socket path: {safe!r}.")
+    db = parts.path.lstrip("/") if scheme != "unix" else ""
+    if db and not (db.isascii() and db.isdigit()):
+        raise ImproperlyConfigured(f"{where} has a database {db!r} that is not a number: {safe!r}.")
+    if scheme == "fakeredis":
+        return URLArguments({"db": int(db)} if db else {}, {"db": "path"} if db else {})
+    twice = [name for name, values in parse_qs(parts.query).items() if len(values) > 1]
+    if twice:
+        raise ImproperlyConfigured(
+            f"{where} gives its query argument {twice[0]!r} more than once: {safe!r}. Keep one."
+        )
+    places = _places(scheme, url)
+    if db:
+        if "db" in places:
+            raise ImproperlyConfigured(
+                f"{where} gives the database twice, as its path '/{db}' and as its query argument 'db': "
+                f"{safe!r}. Keep one."
+            )
+        places["db"] = "path"
+    try:
+        values: dict[str, Any] = parse_url(url)  # type: ignore[no-untyped-call]
+    except ValueError as exc:
+        # redis-py's message names the argument, never its value.
+        raise ImproperlyConfigured(f"{where} is refused by redis-py: {exc} ({safe!r})") from None
+    values.pop("connection_class", None)
+    return URLArguments(values, places)
