@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import redis
 
+from django_redis_pool import registry
 from tests.redis_server import INSTALL_HINT, RedisServer, redis_server_binary
 
 # redis-py < 5.3 requires a command name; 5.3+ deprecates passing one.
@@ -41,3 +43,31 @@ def real_redis(redis_server: RedisServer, settings: Any) -> RedisServer:
     redis_server.admin().flushall()
     settings.REDIS_POOL = {"default": {"URL": redis_server.url, **SAFE_LIMITS}}
     return redis_server
+
+
+class SettingsWith:
+    """An alias's PoolSettings with more fields, for fields another branch adds to conf."""
+
+    def __init__(self, settings: Any, fields: dict[str, Any]) -> None:
+        self._settings = settings
+        self.__dict__.update(fields)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._settings, name)
+
+
+@pytest.fixture
+def pool_settings_fields(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """``pool_settings_fields("default", max_lifetime=10)``: the built entry's settings gain those fields.
+
+    Checks and the status command read ``max_lifetime``, ``max_idle`` and ``leak_warning`` with
+    getattr, so they work with a PoolSettings that has them and with one that does not yet.
+    """
+
+    def apply(alias: str = "default", **fields: Any) -> None:
+        entries = registry.entries()
+        entry = entries[alias]
+        entries[alias] = dataclasses.replace(entry, settings=SettingsWith(entry.settings, fields))
+        monkeypatch.setattr(registry, "entries", lambda: dict(entries))
+
+    return apply
