@@ -7,8 +7,11 @@ from typing import Any
 
 import pytest
 import redis
+from django.conf import settings as django_settings
+from django.test import override_settings
 
 from django_redis_pool import registry
+from django_redis_pool.apps import rebuild_on_setting_change
 from tests.redis_server import INSTALL_HINT, RedisServer, redis_server_binary
 
 # redis-py < 5.3 requires a command name; 5.3+ deprecates passing one.
@@ -45,29 +48,48 @@ def real_redis(redis_server: RedisServer, settings: Any) -> RedisServer:
     return redis_server
 
 
-class SettingsWith:
-    """An alias's PoolSettings with more fields, for fields another branch adds to conf."""
+class With:
+    """An object with more fields than ``wrapped``: for fields other branches add to conf and registry."""
 
-    def __init__(self, settings: Any, fields: dict[str, Any]) -> None:
-        self._settings = settings
+    def __init__(self, wrapped: Any, fields: dict[str, Any]) -> None:
+        self._wrapped = wrapped
         self.__dict__.update(fields)
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._settings, name)
+        return getattr(self._wrapped, name)
 
 
 @pytest.fixture
-def pool_settings_fields(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
-    """``pool_settings_fields("default", max_lifetime=10)``: the built entry's settings gain those fields.
+def entry_fields(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """``entry_fields("default", settings={"max_lifetime": 10}, limits={"retries": 3})``.
 
-    Checks and the status command read ``max_lifetime``, ``max_idle`` and ``leak_warning`` with
-    getattr, so they work with a PoolSettings that has them and with one that does not yet.
+    The built entry's PoolSettings and Limits gain those fields. Checks and the status command read
+    ``max_lifetime``, ``max_idle``, ``leak_warning``, ``retries`` and ``retry_backoff`` with getattr,
+    so they work with the dataclasses that have them and with ones that do not yet.
     """
 
-    def apply(alias: str = "default", **fields: Any) -> None:
+    def apply(
+        alias: str = "default", settings: dict[str, Any] | None = None, limits: dict[str, Any] | None = None
+    ) -> None:
         entries = registry.entries()
         entry = entries[alias]
-        entries[alias] = dataclasses.replace(entry, settings=SettingsWith(entry.settings, fields))
+        entries[alias] = dataclasses.replace(
+            entry, settings=With(entry.settings, settings or {}), limits=With(entry.limits, limits or {})
+        )
         monkeypatch.setattr(registry, "entries", lambda: dict(entries))
 
     return apply
+
+
+@pytest.fixture
+def without_redis_pool_setting() -> Iterator[None]:
+    """REDIS_POOL not set at all (pytest-django's ``del settings.X`` sends no setting_changed)."""
+    override = override_settings()
+    override.enable()
+    del django_settings.REDIS_POOL
+    rebuild_on_setting_change(setting="REDIS_POOL")
+    try:
+        yield
+    finally:
+        override.disable()
+        rebuild_on_setting_change(setting="REDIS_POOL")

@@ -1,24 +1,21 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
-from django.conf import settings as django_settings
 from django.core.checks import Error, Warning
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
-from django.test import override_settings
 from django.views.debug import SafeExceptionReporterFilter
 
 from django_redis_pool import checks as checks_module
 from django_redis_pool import conf
-from django_redis_pool.apps import rebuild_on_setting_change
 from django_redis_pool.checks import ALL_IDS, check_deploy, check_settings
 
 SAFE = {"SOCKET_TIMEOUT": 5, "SOCKET_CONNECT_TIMEOUT": 5, "POOL_TIMEOUT": 5, "MAX_CONNECTIONS": 20}
@@ -197,20 +194,6 @@ def test_check_messages_never_show_a_password(settings: Any) -> None:
     assert "hunter2" not in text
 
 
-@pytest.fixture
-def without_redis_pool_setting() -> Iterator[None]:
-    """REDIS_POOL not set at all (pytest-django's ``del settings.X`` sends no setting_changed)."""
-    override = override_settings()
-    override.enable()
-    del django_settings.REDIS_POOL
-    rebuild_on_setting_change(setting="REDIS_POOL")
-    try:
-        yield
-    finally:
-        override.disable()
-        rebuild_on_setting_change(setting="REDIS_POOL")
-
-
 @pytest.mark.parametrize("missing", [False, True])
 def test_w009_no_aliases(settings: Any, request: pytest.FixtureRequest, missing: bool) -> None:
     if missing:
@@ -250,7 +233,7 @@ def test_w009_is_registered_with_manage_py_check(settings: Any) -> None:
 )
 def test_w010_max_lifetime_not_longer_than_health_check_interval(
     settings: Any,
-    pool_settings_fields: Callable[..., None],
+    entry_fields: Callable[..., None],
     interval: int | None,
     max_lifetime: float | None,
     expected: list[str],
@@ -259,15 +242,13 @@ def test_w010_max_lifetime_not_longer_than_health_check_interval(
     if interval is not None:
         config["HEALTH_CHECK_INTERVAL"] = interval
     settings.REDIS_POOL = {"default": config}
-    pool_settings_fields("default", max_lifetime=max_lifetime)
+    entry_fields("default", settings={"max_lifetime": max_lifetime})
     assert ids(check_settings()) == expected
 
 
-def test_w010_reads_the_interval_given_in_the_url(
-    settings: Any, pool_settings_fields: Callable[..., None]
-) -> None:
+def test_w010_reads_the_interval_given_in_the_url(settings: Any, entry_fields: Callable[..., None]) -> None:
     settings.REDIS_POOL = {"cache": {"URL": LOCAL + "?health_check_interval=60", **SAFE}}
-    pool_settings_fields("cache", max_lifetime=45.0)
+    entry_fields("cache", settings={"max_lifetime": 45.0})
     assert check_settings() == [
         Warning(
             "REDIS_POOL['cache'] has MAX_LIFETIME 45s, not longer than HEALTH_CHECK_INTERVAL 60s: every "
