@@ -23,6 +23,19 @@ def checkout(pool: Any) -> Any:
     return pool.get_connection("PING") if _NEEDS_COMMAND_NAME else pool.get_connection()
 
 
+NO_SERVER = "redis-server or openssl is not on PATH"
+WHAT_TO_DO = f"{INSTALL_HINT} (`make test` installs them itself when run as root where apt-get exists)."
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    # -ra lists each skipped test; this says in one line how many needed the real server, and why.
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if NO_SERVER in str(r.longrepr)]
+    if skipped:
+        terminalreporter.write_line(
+            f"{len(skipped)} real-server tests skipped: {NO_SERVER}; {WHAT_TO_DO}", yellow=True, bold=True
+        )
+
+
 SAFE_LIMITS = {"SOCKET_TIMEOUT": 5, "SOCKET_CONNECT_TIMEOUT": 5, "POOL_TIMEOUT": 5}
 
 
@@ -30,9 +43,7 @@ SAFE_LIMITS = {"SOCKET_TIMEOUT": 5, "SOCKET_CONNECT_TIMEOUT": 5, "POOL_TIMEOUT":
 def redis_server() -> Iterator[RedisServer]:
     """A real redis-server on a free loopback port, for the whole session."""
     if redis_server_binary() is None:
-        message = (
-            f"redis-server or openssl is not on PATH, so the real-Redis tests cannot run: {INSTALL_HINT}."
-        )
+        message = f"{NO_SERVER}, so the real-Redis tests cannot run: {WHAT_TO_DO}"
         if os.environ.get("CI"):
             pytest.fail(message + " Under CI this is a failure, not a skip.")
         pytest.skip(message)
