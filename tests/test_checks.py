@@ -180,6 +180,20 @@ def test_w008_hint_is_what_django_error_reports_hide(settings: Any) -> None:
     assert ids(check_deploy()) == ["django_redis_pool.W008"]
 
 
+@pytest.mark.parametrize(
+    ("url", "found"),
+    [
+        ("redis://:pw@h/0", True),
+        ("redis://h/0?password=pw", True),
+        ("redis://app:@h/0", False),  # an empty password is none
+        ("redis://h/0?password=", False),
+        ("redis://[::1/0", False),  # unparseable: conf refuses it before any check runs
+    ],
+)
+def test_password_in_url(url: str, found: bool) -> None:
+    assert checks_module._password_in_url(url) is found
+
+
 def test_password_in_options_counts_as_credentials(settings: Any) -> None:
     settings.REDIS_POOL = {
         "default": {"URL": "rediss://cache.internal:6380/0", **SAFE, "OPTIONS": {"password": "x"}}

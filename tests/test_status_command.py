@@ -9,6 +9,7 @@ from io import StringIO
 from typing import Any
 
 import pytest
+import redis
 from django.core.management import CommandError, call_command
 
 from django_redis_pool import get_pool, get_redis
@@ -178,6 +179,14 @@ def test_limits_show_recycling_and_retry_policy(settings: Any, entry_fields: Cal
         "          max_lifetime=300s max_idle=60s leak_warning=2s retries=3 "
         "(ExponentialWithJitterBackoff(base=1, cap=10))",
     ]
+
+
+def test_retries_without_a_backoff(settings: Any, entry_fields: Callable[..., None]) -> None:
+    settings.REDIS_POOL = {"default": {"URL": "fakeredis://", **SAFE_LIMITS}}
+    entry_fields("default", limits={"retries": 0, "retry_backoff": None})
+    assert run("--no-server").splitlines()[2] == (
+        "          max_lifetime=none max_idle=none leak_warning=none retries=0"
+    )
 
 
 def test_limits_without_recycling_settings_say_none(settings: Any, entry_fields: Callable[..., None]) -> None:
@@ -415,3 +424,11 @@ def test_acl_forbidding_config_is_tolerated(redis_server: RedisServer, settings:
         assert password not in report + run()
     finally:
         admin.acl_deluser("noconfig")
+
+
+def test_a_server_that_answers_config_get_with_nothing(
+    real_redis: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(redis.Redis, "config_get", lambda self, pattern: {})
+    server = json.loads(run("--format", "json"))["pools"]["default"]["server"]
+    assert (server["timeout"], server["config_error"]) == (None, "CONFIG GET timeout returned nothing.")
