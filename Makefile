@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)  ## run the example project on http://127.0.0.1:8000 (fakeredis:// unless REDIS_URL is set)
 	$(BIN)/python example_project/manage.py runserver 127.0.0.1:8000
 
-test: $(STAMP)  ## the whole suite, against a redis-server it starts itself
+test: $(STAMP)  ## the whole suite, against a redis-server it starts itself (installed first where it can be)
+	@sh .ci/test-tools
 	$(BIN)/python -m pytest
 
 LINT_PATHS := django_redis_pool tests example_project benchmarks

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from django.core.checks import CheckMessage, Error, Warning
 
@@ -23,6 +24,9 @@ ALL_IDS = (
     "django_redis_pool.W005",
     "django_redis_pool.W006",
     "django_redis_pool.W007",
+    "django_redis_pool.W008",
+    "django_redis_pool.W009",
+    "django_redis_pool.W010",
 )
 
 
@@ -36,10 +40,26 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 id="django_redis_pool.E001",
             )
         ]
+    entries = registry.entries()
+    if not entries:
+        return [
+            Warning(
+                "django_redis_pool is installed but REDIS_POOL has no aliases: get_redis() will fail.",
+                hint="Add a 'default' alias, e.g. REDIS_POOL = {'default': {'URL': "
+                "'redis://127.0.0.1:6379/0'}}, or remove 'django_redis_pool' from INSTALLED_APPS.",
+                id="django_redis_pool.W009",
+            )
+        ]
     messages: list[CheckMessage] = []
-    for entry in registry.entries().values():
+    for entry in entries.values():
         messages.extend(_check_entry(entry))
     return messages
+
+
+def _health_check_interval(entry: PoolEntry) -> float:
+    # The effective value: a top-level key, OPTIONS and the URL's query all end up here.
+    kwargs = getattr(entry.pool, "connection_kwargs", None) or entry.settings.kwargs
+    return float(kwargs.get("health_check_interval") or 0)
 
 
 def _check_entry(entry: PoolEntry) -> list[CheckMessage]:
@@ -80,6 +100,22 @@ def _check_entry(entry: PoolEntry) -> list[CheckMessage]:
                 id="django_redis_pool.W004",
             )
         )
+    # getattr: MAX_LIFETIME is newer than some PoolSettings this module may meet.
+    max_lifetime = getattr(entry.settings, "max_lifetime", None)
+    interval = _health_check_interval(entry)
+    if max_lifetime is not None and interval > 0 and max_lifetime <= interval:
+        # redis-py PINGs a connection only once it has been idle for longer than the interval;
+        # a connection is never idle for longer than its age, and is closed at MAX_LIFETIME.
+        messages.append(
+            Warning(
+                f"{where} has MAX_LIFETIME {max_lifetime:g}s, not longer than HEALTH_CHECK_INTERVAL "
+                f"{interval:g}s: every connection is closed for age before it can have been idle for "
+                "HEALTH_CHECK_INTERVAL, so its health check never runs.",
+                hint=f"Set 'HEALTH_CHECK_INTERVAL' in {where} below MAX_LIFETIME (e.g. "
+                f"{max_lifetime / 2:g}), or remove it if recycling connections by age is enough.",
+                id="django_redis_pool.W010",
+            )
+        )
     return messages
 
 
@@ -90,6 +126,15 @@ def _is_remote(host: str | None) -> bool:
         return not ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return True  # a host name other than localhost
+
+
+def _password_in_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:  # conf rejects such URLs; never guess at one here
+        return False
+    return bool(password) or any(key == "password" and value for key, value in parse_qsl(parts.query))
 
 
 def check_deploy(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
@@ -109,8 +154,8 @@ def check_deploy(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
             messages.append(
                 Warning(
                     f"{where} connects to {settings.host} with no password or ACL user.",
-                    hint=f"Put the user and password in {where}['URL'] "
-                    "(rediss://user:password@host:6379/0) and require them on the server.",
+                    hint=f"Set {where}['OPTIONS'] = {{'username': ..., 'password': ...}} and require "
+                    "them on the server (not in the URL: see django_redis_pool.W008).",
                     id="django_redis_pool.W006",
                 )
             )
@@ -121,6 +166,17 @@ def check_deploy(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                     "private data and nothing is persisted.",
                     hint=f"Point {where}['URL'] at a real Redis server in production.",
                     id="django_redis_pool.W007",
+                )
+            )
+        if _password_in_url(settings.url):
+            messages.append(
+                Warning(
+                    f"{where}['URL'] contains a password: Django's debug page and error e-mails show "
+                    "settings in full unless a key's name looks secret, and 'URL' does not.",
+                    hint=f"Move it to {where}['OPTIONS'] = {{'password': ...}} (and the user to "
+                    "'username'), which Django hides because the key contains PASS; keep the URL "
+                    "without userinfo, e.g. rediss://host:6380/0.",
+                    id="django_redis_pool.W008",
                 )
             )
     return messages

@@ -1,6 +1,8 @@
 """The data behind ``manage.py redis_pool_status``: this process's pools and the server's view.
 
-The JSON document (``--format json``) is exactly :func:`build_report`'s return value.
+The JSON document (``--format json``) is exactly :func:`build_report`'s return value. One type per
+key: durations and timeouts are float seconds (``*_ms``: milliseconds) or None, counts are int; the
+server's CLIENT LIST gives whole seconds, kept as int.
 """
 
 from __future__ import annotations
@@ -26,19 +28,36 @@ def build_report(entries: Iterable[PoolEntry], server: bool = True, timeout: flo
     }
 
 
+def _seconds(value: float | None) -> float | None:
+    # A setting given as 5 and redis-py's default 5.0 must look the same in the JSON.
+    return None if value is None else float(value)
+
+
+def limits_report(entry: PoolEntry) -> dict[str, Any]:
+    limits, settings = entry.limits, entry.settings
+    retries = getattr(limits, "retries", None)
+    backoff = getattr(limits, "retry_backoff", None)
+    return {
+        "max_connections": int(limits.max_connections),
+        "blocking": limits.blocking,
+        "pool_timeout": _seconds(limits.pool_timeout),
+        "socket_timeout": _seconds(limits.socket_timeout),
+        "socket_connect_timeout": _seconds(limits.socket_connect_timeout),
+        # getattr: settings and limits from before these fields existed have none of them.
+        "max_lifetime": _seconds(getattr(settings, "max_lifetime", None)),
+        "max_idle": _seconds(getattr(settings, "max_idle", None)),
+        "leak_warning": _seconds(getattr(settings, "leak_warning", None)),
+        "retries": None if retries is None else int(retries),
+        "retry_backoff": None if backoff is None else str(backoff),
+    }
+
+
 def pool_report(entry: PoolEntry, server: bool, timeout: float) -> dict[str, Any]:
-    limits = entry.limits
     return {
         "url": entry.settings.safe_url,
         "pool_class": type(entry.pool).__name__,
         "client_name_prefix": entry.settings.client_name,
-        "limits": {
-            "max_connections": limits.max_connections,
-            "blocking": limits.blocking,
-            "pool_timeout": limits.pool_timeout,
-            "socket_timeout": limits.socket_timeout,
-            "socket_connect_timeout": limits.socket_connect_timeout,
-        },
+        "limits": limits_report(entry),
         "stats": entry.pool.stats(),
         "server": server_report(entry, timeout) if server else None,
     }
@@ -76,20 +95,55 @@ def server_report(entry: PoolEntry, timeout: float) -> dict[str, Any]:
             "connected_clients": info.get("connected_clients"),
             "maxclients": info.get("maxclients"),
         }
-        try:
-            listing = client.client_list()
-        except ResponseError as exc:
-            report["processes"] = None
-            report["client_list_error"] = redact_text(f"CLIENT LIST is not allowed: {exc}", secrets)
-        else:
-            report["processes"] = group_by_process(listing, entry)
-            report["client_list_error"] = None
+        report.update(_idle_timeout(client, entry, secrets))
+        report.update(_processes(client, entry, secrets))
         return report
     except RedisError as exc:
         return {"reachable": False, "error": redact_text(f"{type(exc).__name__}: {exc}", secrets)}
     finally:
         client.close()
         client.connection_pool.disconnect()
+
+
+NO_CLIENT_NAMES = (
+    "CLIENT_NAME is None: pooled connections set no name on the server, so they cannot be told apart "
+    "from other clients nor attributed to processes."
+)
+
+
+def _processes(client: redis.Redis, entry: PoolEntry, secrets: list[str]) -> dict[str, Any]:
+    """``processes`` (None when they cannot be listed), ``processes_reason`` and ``client_list_error``."""
+    if entry.settings.client_name is None:
+        return {"processes": None, "processes_reason": NO_CLIENT_NAMES, "client_list_error": None}
+    try:
+        listing = client.client_list()
+    except ResponseError as exc:
+        error = redact_text(f"CLIENT LIST is not allowed: {exc}", secrets)
+        return {"processes": None, "processes_reason": error, "client_list_error": error}
+    return {
+        "processes": group_by_process(listing, entry),
+        "processes_reason": None,
+        "client_list_error": None,
+    }
+
+
+def _idle_timeout(client: redis.Redis, entry: PoolEntry, secrets: list[str]) -> dict[str, Any]:
+    """The server's ``timeout`` (it closes clients idle for longer; 0: never), and MAX_IDLE against it."""
+    try:
+        value = client.config_get("timeout").get("timeout")
+        timeout = None if value is None else float(value)
+        config_error = None if value is not None else "CONFIG GET timeout returned nothing."
+    except ResponseError as exc:  # ACL (CONFIG is @admin), managed services, fakeredis
+        timeout, config_error = None, redact_text(f"CONFIG GET timeout is not available: {exc}", secrets)
+    warnings = []
+    max_idle = getattr(entry.settings, "max_idle", None)
+    if max_idle is not None and timeout and max_idle > timeout:
+        warnings.append(
+            f"MAX_IDLE ({max_idle:g}s) is longer than the server's timeout ({timeout:g}s): the server "
+            "closes an idle connection before the pool would, and the pool finds it closed on its next "
+            f"use. Set MAX_IDLE below {timeout:g}s."
+        )
+    return {"timeout": timeout, "config_error": config_error, "warnings": warnings}
 
 
 def group_by_process(listing: list[dict[str, Any]], entry: PoolEntry) -> list[dict[str, Any]]:

@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import redis
+from django.conf import settings as django_settings
+from django.test import override_settings
 
+from django_redis_pool import registry
+from django_redis_pool.apps import rebuild_on_setting_change
 from tests.redis_server import INSTALL_HINT, RedisServer, redis_server_binary
 
 # redis-py < 5.3 requires a command name; 5.3+ deprecates passing one.
@@ -18,6 +23,19 @@ def checkout(pool: Any) -> Any:
     return pool.get_connection("PING") if _NEEDS_COMMAND_NAME else pool.get_connection()
 
 
+NO_SERVER = "redis-server or openssl is not on PATH"
+WHAT_TO_DO = f"{INSTALL_HINT} (`make test` installs them itself when run as root where apt-get exists)."
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    # -ra lists each skipped test; this says in one line how many needed the real server, and why.
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if NO_SERVER in str(r.longrepr)]
+    if skipped:
+        terminalreporter.write_line(
+            f"{len(skipped)} real-server tests skipped: {NO_SERVER}; {WHAT_TO_DO}", yellow=True, bold=True
+        )
+
+
 SAFE_LIMITS = {"SOCKET_TIMEOUT": 5, "SOCKET_CONNECT_TIMEOUT": 5, "POOL_TIMEOUT": 5}
 
 
@@ -25,9 +43,7 @@ SAFE_LIMITS = {"SOCKET_TIMEOUT": 5, "SOCKET_CONNECT_TIMEOUT": 5, "POOL_TIMEOUT":
 def redis_server() -> Iterator[RedisServer]:
     """A real redis-server on a free loopback port, for the whole session."""
     if redis_server_binary() is None:
-        message = (
-            f"redis-server or openssl is not on PATH, so the real-Redis tests cannot run: {INSTALL_HINT}."
-        )
+        message = f"{NO_SERVER}, so the real-Redis tests cannot run: {WHAT_TO_DO}"
         if os.environ.get("CI"):
             pytest.fail(message + " Under CI this is a failure, not a skip.")
         pytest.skip(message)
@@ -41,3 +57,50 @@ def real_redis(redis_server: RedisServer, settings: Any) -> RedisServer:
     redis_server.admin().flushall()
     settings.REDIS_POOL = {"default": {"URL": redis_server.url, **SAFE_LIMITS}}
     return redis_server
+
+
+class With:
+    """An object with more fields than ``wrapped``: for fields other branches add to conf and registry."""
+
+    def __init__(self, wrapped: Any, fields: dict[str, Any]) -> None:
+        self._wrapped = wrapped
+        self.__dict__.update(fields)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._wrapped, name)
+
+
+@pytest.fixture
+def entry_fields(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """``entry_fields("default", settings={"max_lifetime": 10}, limits={"retries": 3})``.
+
+    The built entry's PoolSettings and Limits gain those fields. Checks and the status command read
+    ``max_lifetime``, ``max_idle``, ``leak_warning``, ``retries`` and ``retry_backoff`` with getattr,
+    so they work with the dataclasses that have them and with ones that do not yet.
+    """
+
+    def apply(
+        alias: str = "default", settings: dict[str, Any] | None = None, limits: dict[str, Any] | None = None
+    ) -> None:
+        entries = registry.entries()
+        entry = entries[alias]
+        entries[alias] = dataclasses.replace(
+            entry, settings=With(entry.settings, settings or {}), limits=With(entry.limits, limits or {})
+        )
+        monkeypatch.setattr(registry, "entries", lambda: dict(entries))
+
+    return apply
+
+
+@pytest.fixture
+def without_redis_pool_setting() -> Iterator[None]:
+    """REDIS_POOL not set at all (pytest-django's ``del settings.X`` sends no setting_changed)."""
+    override = override_settings()
+    override.enable()
+    del django_settings.REDIS_POOL
+    rebuild_on_setting_change(setting="REDIS_POOL")
+    try:
+        yield
+    finally:
+        override.disable()
+        rebuild_on_setting_change(setting="REDIS_POOL")

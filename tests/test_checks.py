@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -8,10 +9,13 @@ from typing import Any
 import pytest
 import redis
 from django.core.checks import Error, Warning
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
+from django.views.debug import SafeExceptionReporterFilter
 
 from django_redis_pool import checks as checks_module
+from django_redis_pool import conf
 from django_redis_pool.checks import ALL_IDS, check_deploy, check_settings
 
 SAFE = {"SOCKET_TIMEOUT": 5, "SOCKET_CONNECT_TIMEOUT": 5, "POOL_TIMEOUT": 5, "MAX_CONNECTIONS": 20}
@@ -26,7 +30,11 @@ def ids(messages: list[Any]) -> list[str]:
 def test_a_good_configuration_is_silent(settings: Any) -> None:
     settings.REDIS_POOL = {
         "default": {"URL": LOCAL, **SAFE},
-        "remote": {"URL": "rediss://app:pw@cache.internal:6380/0", **SAFE},
+        "remote": {
+            "URL": "rediss://cache.internal:6380/0",
+            **SAFE,
+            "OPTIONS": {"username": "app", "password": "pw"},
+        },
     }
     assert check_settings() == []
     assert check_deploy() == []
@@ -106,10 +114,14 @@ def test_invalid_setting_is_e001_and_redacted(settings: Any) -> None:
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        ("redis://:pw@cache.internal:6379/0", ["django_redis_pool.W005"]),
+        ("redis://:pw@cache.internal:6379/0", ["django_redis_pool.W005", "django_redis_pool.W008"]),
         ("redis://10.0.0.5:6379/0", ["django_redis_pool.W005", "django_redis_pool.W006"]),
         ("rediss://cache.internal:6380/0", ["django_redis_pool.W006"]),
-        ("rediss://app:pw@cache.internal:6380/0", []),
+        ("rediss://app:pw@cache.internal:6380/0", ["django_redis_pool.W008"]),
+        ("redis://:pw@127.0.0.1:6379/0", ["django_redis_pool.W008"]),
+        ("redis://127.0.0.1:6379/0?password=pw", ["django_redis_pool.W008"]),
+        ("unix://:pw@/run/redis.sock", ["django_redis_pool.W008"]),
+        ("rediss://app@cache.internal:6380/0", []),  # a user name alone is no secret
         ("redis://127.0.0.1:6379/0", []),
         ("redis://localhost:6379/0", []),
         ("redis://[::1]:6379/0", []),
@@ -120,6 +132,62 @@ def test_invalid_setting_is_e001_and_redacted(settings: Any) -> None:
 def test_deploy_checks(settings: Any, url: str, expected: list[str]) -> None:
     settings.REDIS_POOL = {"default": {"URL": url, **SAFE}}
     assert ids(check_deploy()) == expected
+
+
+def test_w006_hint_points_to_options_not_the_url(settings: Any) -> None:
+    settings.REDIS_POOL = {"cache": {"URL": "rediss://cache.internal:6380/0", **SAFE}}
+    assert check_deploy() == [
+        Warning(
+            "REDIS_POOL['cache'] connects to cache.internal with no password or ACL user.",
+            hint="Set REDIS_POOL['cache']['OPTIONS'] = {'username': ..., 'password': ...} and require them "
+            "on the server (not in the URL: see django_redis_pool.W008).",
+            id="django_redis_pool.W006",
+        )
+    ]
+
+
+def test_w008_full_message(settings: Any) -> None:
+    settings.REDIS_POOL = {"cache": {"URL": "rediss://app:hunter2@cache.internal:6380/0", **SAFE}}
+    assert check_deploy() == [
+        Warning(
+            "REDIS_POOL['cache']['URL'] contains a password: Django's debug page and error e-mails show "
+            "settings in full unless a key's name looks secret, and 'URL' does not.",
+            hint="Move it to REDIS_POOL['cache']['OPTIONS'] = {'password': ...} (and the user to "
+            "'username'), which Django hides because the key contains PASS; keep the URL without "
+            "userinfo, e.g. rediss://host:6380/0.",
+            id="django_redis_pool.W008",
+        )
+    ]
+
+
+def test_w008_hint_is_what_django_error_reports_hide(settings: Any) -> None:
+    """The reason for W008, asserted on Django itself: the URL shows, OPTIONS['password'] does not."""
+    settings.REDIS_POOL = {
+        "in_url": {"URL": "rediss://app:hunter2@cache.internal:6380/0", **SAFE},
+        "in_options": {
+            "URL": "rediss://cache.internal:6380/0",
+            **SAFE,
+            "OPTIONS": {"username": "app", "password": "hunter2"},
+        },
+    }
+    shown = SafeExceptionReporterFilter().get_safe_settings()["REDIS_POOL"]
+    assert shown["in_url"]["URL"] == "rediss://app:hunter2@cache.internal:6380/0"
+    assert shown["in_options"]["OPTIONS"] == {"username": "app", "password": "********************"}
+    assert ids(check_deploy()) == ["django_redis_pool.W008"]
+
+
+@pytest.mark.parametrize(
+    ("url", "found"),
+    [
+        ("redis://:pw@h/0", True),
+        ("redis://h/0?password=pw", True),
+        ("redis://app:@h/0", False),  # an empty password is none
+        ("redis://h/0?password=", False),
+        ("redis://[::1/0", False),  # unparseable: conf refuses it before any check runs
+    ],
+)
+def test_password_in_url(url: str, found: bool) -> None:
+    assert checks_module._password_in_url(url) is found
 
 
 def test_password_in_options_counts_as_credentials(settings: Any) -> None:
@@ -134,6 +202,87 @@ def test_check_messages_never_show_a_password(settings: Any) -> None:
     text = " ".join(f"{m} {m.hint}" for m in check_settings() + check_deploy())
     assert "django_redis_pool.W005" in text
     assert "hunter2" not in text
+
+
+@pytest.mark.parametrize("missing", [False, True])
+def test_w009_no_aliases(settings: Any, request: pytest.FixtureRequest, missing: bool) -> None:
+    if missing:
+        request.getfixturevalue("without_redis_pool_setting")
+    else:
+        settings.REDIS_POOL = {}
+    assert check_settings() == [
+        Warning(
+            "django_redis_pool is installed but REDIS_POOL has no aliases: get_redis() will fail.",
+            hint="Add a 'default' alias, e.g. REDIS_POOL = {'default': {'URL': "
+            "'redis://127.0.0.1:6379/0'}}, or remove 'django_redis_pool' from INSTALLED_APPS.",
+            id="django_redis_pool.W009",
+        )
+    ]
+    assert check_deploy() == []
+
+
+def test_w009_is_registered_with_manage_py_check(settings: Any) -> None:
+    settings.REDIS_POOL = {}
+    with pytest.raises(SystemCheckError) as info:
+        call_command("check", "--fail-level", "WARNING", stdout=StringIO(), stderr=StringIO())
+    assert "(django_redis_pool.W009) django_redis_pool is installed but REDIS_POOL has no aliases" in str(
+        info.value
+    )
+
+
+@pytest.mark.parametrize(
+    ("interval", "max_lifetime", "expected"),
+    [
+        (30, 10.0, ["django_redis_pool.W010"]),
+        (30, 30.0, ["django_redis_pool.W010"]),  # the health check needs idle > interval
+        (30, 60.0, []),
+        (0, 10.0, []),  # health checks off
+        (None, 10.0, []),  # not given: redis-py's default, 0
+        (30, None, []),
+    ],
+)
+def test_w010_max_lifetime_not_longer_than_health_check_interval(
+    settings: Any,
+    entry_fields: Callable[..., None],
+    interval: int | None,
+    max_lifetime: float | None,
+    expected: list[str],
+) -> None:
+    config: dict[str, Any] = {"URL": LOCAL, **SAFE}
+    if interval is not None:
+        config["HEALTH_CHECK_INTERVAL"] = interval
+    settings.REDIS_POOL = {"default": config}
+    entry_fields("default", settings={"max_lifetime": max_lifetime})
+    assert ids(check_settings()) == expected
+
+
+def test_w010_reads_the_interval_given_in_the_url(settings: Any, entry_fields: Callable[..., None]) -> None:
+    settings.REDIS_POOL = {"cache": {"URL": LOCAL + "?health_check_interval=60", **SAFE}}
+    entry_fields("cache", settings={"max_lifetime": 45.0})
+    assert check_settings() == [
+        Warning(
+            "REDIS_POOL['cache'] has MAX_LIFETIME 45s, not longer than HEALTH_CHECK_INTERVAL 60s: every "
+            "connection is closed for age before it can have been idle for HEALTH_CHECK_INTERVAL, so its "
+            "health check never runs.",
+            hint="Set 'HEALTH_CHECK_INTERVAL' in REDIS_POOL['cache'] below MAX_LIFETIME (e.g. 22.5), or "
+            "remove it if recycling connections by age is enough.",
+            id="django_redis_pool.W010",
+        )
+    ]
+
+
+def _conf_knows(key: str) -> bool:
+    try:
+        conf.parse_alias("probe", {"URL": LOCAL, key: 10})
+    except ImproperlyConfigured:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _conf_knows("MAX_LIFETIME"), reason="MAX_LIFETIME is not parsed by conf.py yet")
+def test_w010_from_the_setting_itself(settings: Any) -> None:
+    settings.REDIS_POOL = {"default": {"URL": LOCAL, **SAFE, "HEALTH_CHECK_INTERVAL": 30, "MAX_LIFETIME": 10}}
+    assert ids(check_settings()) == ["django_redis_pool.W010"]
 
 
 def test_all_ids_are_distinct_and_every_emitted_id_is_listed() -> None:

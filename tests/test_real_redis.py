@@ -208,6 +208,29 @@ def test_forked_child_gets_new_connections_and_parent_keeps_its_own(real_redis: 
     assert text(get_redis().client_getname()) == name
 
 
+def test_closing_the_pool_in_a_forked_child_leaves_the_parent_alone(real_redis: RedisServer) -> None:
+    """What a Celery ``worker_process_init`` handler might do: harmless, as the README says."""
+    parent_id = get_redis().client_id()
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        try:
+            get_pool().disconnect()
+            client = get_redis()
+            os.write(write_fd, f"{client.client_id()} {text(client.client_getname())}".encode())
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    _, status = os.waitpid(pid, 0)
+    with os.fdopen(read_fd) as pipe:
+        child_id, child_name = pipe.read().split()
+    assert status == 0
+    assert int(child_id) != parent_id
+    assert child_name == f"django_redis_pool:default:{local_host()}:{pid}"
+    assert get_redis().client_id() == parent_id  # the same connection: the child closed none of ours
+    assert get_stats("default")["connections_created"] == 1
+
+
 def test_nolist_user_is_a_fixture_for_the_status_command(redis_server: RedisServer) -> None:
     client = redis.Redis.from_url(redis_server.url_for("nolist", NOLIST_PASSWORD))
     with pytest.raises(redis.exceptions.NoPermissionError):

@@ -4,16 +4,18 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from io import StringIO
 from typing import Any
 
 import pytest
+import redis
 from django.core.management import CommandError, call_command
 
-from django_redis_pool import get_redis
+from django_redis_pool import get_pool, get_redis
 from django_redis_pool.naming import local_host
 from django_redis_pool.stats import STATS_KEYS
+from django_redis_pool.status import NO_CLIENT_NAMES
 from tests.conftest import SAFE_LIMITS
 from tests.redis_server import NOLIST_PASSWORD, RedisServer, free_port
 
@@ -90,15 +92,151 @@ def test_json_shape_is_stable(real_redis: RedisServer) -> None:
         "connected_clients",
         "maxclients",
         "processes",
+        "processes_reason",
         "client_list_error",
+        "timeout",
+        "config_error",
+        "warnings",
     }
     assert pool["limits"] == {
         "max_connections": 50,
         "blocking": True,
-        "pool_timeout": 5,
-        "socket_timeout": 5,
-        "socket_connect_timeout": 5,
+        "pool_timeout": 5.0,
+        "socket_timeout": 5.0,
+        "socket_connect_timeout": 5.0,
+        "max_lifetime": None,
+        "max_idle": None,
+        "leak_warning": None,
+        "retries": pool["limits"]["retries"],  # the pool classes' branch fills it in
+        "retry_backoff": pool["limits"]["retry_backoff"],
     }
+    assert (pool["server"]["timeout"], pool["server"]["config_error"], pool["server"]["warnings"]) == (
+        0.0,
+        None,
+        [],
+    )
+    assert (pool["server"]["processes_reason"], pool["server"]["client_list_error"]) == (None, None)
+
+
+def _types(document: dict[str, Any]) -> dict[str, str]:
+    return {key: type(value).__name__ for key, value in document.items()}
+
+
+def test_json_uses_one_type_per_key_whether_a_value_was_set_or_not(settings: Any) -> None:
+    settings.REDIS_POOL = {
+        "given_as_int": {
+            "URL": "fakeredis://",
+            "SOCKET_TIMEOUT": 5,
+            "SOCKET_CONNECT_TIMEOUT": 2,
+            "POOL_TIMEOUT": 3,
+        },
+        "defaults": {"URL": "fakeredis://", "SOCKET_TIMEOUT": 5.0},
+    }
+    pools = json.loads(run("--format", "json"))["pools"]
+    expected = {
+        "max_connections": "int",
+        "blocking": "bool",
+        "pool_timeout": "float",
+        "socket_timeout": "float",
+        "socket_connect_timeout": "float",
+        "max_lifetime": "NoneType",
+        "max_idle": "NoneType",
+        "leak_warning": "NoneType",
+    }
+    for alias in ("given_as_int", "defaults"):
+        limits = _types(pools[alias]["limits"])
+        assert {key: limits[key] for key in expected} == expected, alias
+        assert limits["retries"] in ("int", "NoneType")
+        stats = pools[alias]["stats"]
+        for key, value in stats.items():
+            if "_ms" in key or key.endswith("_s"):
+                assert value is None or type(value) is float, (alias, key, value)
+            else:
+                assert type(value) is int, (alias, key, value)
+        server = pools[alias]["server"]
+        assert type(server["ping_ms"]) is float
+
+
+def test_limits_show_recycling_and_retry_policy(settings: Any, entry_fields: Callable[..., None]) -> None:
+    settings.REDIS_POOL = {"default": {"URL": "fakeredis://", **SAFE_LIMITS}}
+    entry_fields(
+        "default",
+        settings={"max_lifetime": 300, "max_idle": 60.0, "leak_warning": 2},
+        limits={"retries": 3, "retry_backoff": "ExponentialWithJitterBackoff(base=1, cap=10)"},
+    )
+    limits = json.loads(run("--format", "json", "--no-server"))["pools"]["default"]["limits"]
+    assert {key: limits[key] for key in ("max_lifetime", "max_idle", "leak_warning", "retries")} == {
+        "max_lifetime": 300.0,
+        "max_idle": 60.0,
+        "leak_warning": 2.0,
+        "retries": 3,
+    }
+    assert type(limits["max_lifetime"]) is float
+    assert limits["retry_backoff"] == "ExponentialWithJitterBackoff(base=1, cap=10)"
+    lines = run("--no-server").splitlines()
+    assert lines[1:3] == [
+        "  limits  max_connections=50 blocking=yes pool_timeout=5s socket_timeout=5s connect_timeout=5s",
+        "          max_lifetime=300s max_idle=60s leak_warning=2s retries=3 "
+        "(ExponentialWithJitterBackoff(base=1, cap=10))",
+    ]
+
+
+def test_retries_without_a_backoff(settings: Any, entry_fields: Callable[..., None]) -> None:
+    settings.REDIS_POOL = {"default": {"URL": "fakeredis://", **SAFE_LIMITS}}
+    entry_fields("default", limits={"retries": 0, "retry_backoff": None})
+    assert run("--no-server").splitlines()[2] == (
+        "          max_lifetime=none max_idle=none leak_warning=none retries=0"
+    )
+
+
+def test_limits_without_recycling_settings_say_none(settings: Any, entry_fields: Callable[..., None]) -> None:
+    settings.REDIS_POOL = {"default": {"URL": "fakeredis://", **SAFE_LIMITS}}
+    entry_fields("default", limits={"retries": None, "retry_backoff": None})
+    assert run("--no-server").splitlines()[2] == "          max_lifetime=none max_idle=none leak_warning=none"
+
+
+NEW_STATS = {
+    "waiting": 2,
+    "oldest_checkout_age_s": 1.5,
+    "closed_for_age": 4,
+    "closed_for_idle": 1,
+    "leak_warnings": 3,
+    "wait_ms_p50": 0.25,
+    "wait_ms_p99": 12.5,
+    "wait_ms_window_max": 40.0,
+}
+
+
+def test_new_stats_keys_are_shown_when_the_pool_reports_them(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.REDIS_POOL = {"default": {"URL": "fakeredis://", **SAFE_LIMITS}}
+    pool = get_pool()
+    stats = {**pool.stats(), **NEW_STATS}  # type: ignore[attr-defined]
+    monkeypatch.setattr(pool, "stats", lambda: dict(stats))
+    assert json.loads(run("--format", "json", "--no-server"))["pools"]["default"]["stats"] == stats
+    lines = run("--no-server").splitlines()
+    assert lines[4:7] == [
+        "    held now  waiting=2 oldest_checkout=1.5s leak_warnings=3",
+        "    recycled  closed_for_age=4 closed_for_idle=1",
+        "    last 1,024 waits  p50 0.25 ms, p99 12.5 ms, max 40 ms",
+    ]
+    stats["oldest_checkout_age_s"] = None
+    assert (
+        run("--no-server").splitlines()[4] == "    held now  waiting=2 oldest_checkout=none leak_warnings=3"
+    )
+
+
+def test_no_new_stats_lines_when_the_pool_does_not_report_them(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.REDIS_POOL = {"default": {"URL": "fakeredis://", **SAFE_LIMITS}}
+    pool = get_pool()
+    stats = {key: value for key, value in pool.stats().items() if key not in NEW_STATS}  # type: ignore[attr-defined]
+    monkeypatch.setattr(pool, "stats", lambda: dict(stats))
+    lines = run("--no-server").splitlines()
+    assert lines[3].startswith("  this process  in_use=0 ")
+    assert lines[4:] == [""]
 
 
 def test_no_server_does_not_connect(settings: Any) -> None:
@@ -164,3 +302,133 @@ def test_stats_in_the_report_are_this_process(real_redis: RedisServer) -> None:
         get_redis().get("k")
     stats = json.loads(run("--format", "json", "--no-server"))["pools"]["default"]["stats"]
     assert (stats["checkouts"], stats["connections_created"], stats["idle"], stats["in_use"]) == (3, 1, 1, 0)
+
+
+def test_client_name_none_says_connections_cannot_be_attributed(
+    redis_server: RedisServer, settings: Any
+) -> None:
+    settings.REDIS_POOL = {"default": {"URL": redis_server.url, **SAFE_LIMITS, "CLIENT_NAME": None}}
+    get_redis().ping()
+    server = json.loads(run("--format", "json"))["pools"]["default"]["server"]
+    assert (server["processes"], server["processes_reason"], server["client_list_error"]) == (
+        None,
+        NO_CLIENT_NAMES,
+        None,
+    )
+    text = run()
+    assert f"  pooled connections on the server: unknown. {NO_CLIENT_NAMES}" in text.splitlines()
+    assert "0 in 0 process(es)" not in text
+
+
+def test_acl_forbidding_client_list_gives_the_reason(redis_server: RedisServer, settings: Any) -> None:
+    settings.REDIS_POOL = {"default": {"URL": redis_server.url_for("nolist", NOLIST_PASSWORD), **SAFE_LIMITS}}
+    server = json.loads(run("--format", "json"))["pools"]["default"]["server"]
+    assert server["processes_reason"] == server["client_list_error"]
+    line = next(line for line in run().splitlines() if "pooled connections" in line)
+    assert line == f"  pooled connections on the server: unknown. {server['client_list_error']}"
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "-inf", "1e300", "3600.5", "soon", ""])
+def test_timeout_flag_must_be_positive_and_finite(settings: Any, value: str) -> None:
+    settings.REDIS_POOL = {"default": {"URL": "fakeredis://", **SAFE_LIMITS}}
+    with pytest.raises(CommandError) as info:
+        run(f"--timeout={value}")
+    assert info.value.returncode == 1
+    assert str(info.value).startswith("Error: argument --timeout: must be a ")
+    assert str(info.value).endswith(f", got {value!r}")
+
+
+@pytest.mark.parametrize("value", [0, -1, float("nan"), float("inf")])
+def test_timeout_keyword_of_call_command_is_validated_too(settings: Any, value: float) -> None:
+    settings.REDIS_POOL = {"default": {"URL": "fakeredis://", **SAFE_LIMITS}}
+    with pytest.raises(CommandError) as info:
+        call_command("redis_pool_status", timeout=value, stdout=StringIO(), stderr=StringIO())
+    assert info.value.returncode == 1
+    assert str(info.value) == f"--timeout must be a positive number of seconds up to 3600, got {value!r}"
+
+
+def test_small_positive_timeout_reaches_a_live_server(real_redis: RedisServer) -> None:
+    server = json.loads(run("--format", "json", "--timeout", "0.5"))["pools"]["default"]["server"]
+    assert server["reachable"] is True
+
+
+@pytest.mark.parametrize("missing", [False, True])
+def test_nothing_to_report_exits_1(settings: Any, request: pytest.FixtureRequest, missing: bool) -> None:
+    if missing:
+        request.getfixturevalue("without_redis_pool_setting")
+    else:
+        settings.REDIS_POOL = {}
+    out = StringIO()
+    with pytest.raises(CommandError) as info:
+        call_command("redis_pool_status", "--format", "json", stdout=out, stderr=StringIO())
+    assert info.value.returncode == 1
+    assert str(info.value) == (
+        "REDIS_POOL has no aliases: nothing to report, and get_redis() will fail. "
+        "Add a 'default' alias (see django_redis_pool.W009)."
+    )
+    assert out.getvalue() == ""
+
+
+def test_server_timeout_is_read_and_max_idle_longer_than_it_is_flagged(
+    real_redis: RedisServer, entry_fields: Callable[..., None]
+) -> None:
+    admin = real_redis.admin()
+    admin.config_set("timeout", 300)
+    try:
+        entry_fields("default", settings={"max_idle": 600})
+        server = json.loads(run("--format", "json"))["pools"]["default"]["server"]
+        warning = (
+            "MAX_IDLE (600s) is longer than the server's timeout (300s): the server closes an idle "
+            "connection before the pool would, and the pool finds it closed on its next use. "
+            "Set MAX_IDLE below 300s."
+        )
+        assert (server["timeout"], server["config_error"], server["warnings"]) == (300.0, None, [warning])
+        lines = run().splitlines()
+        assert "  server timeout  300s (closes clients idle for longer)" in lines
+        assert f"  {warning}" in lines
+        entry_fields("default", settings={"max_idle": 200})
+        assert json.loads(run("--format", "json"))["pools"]["default"]["server"]["warnings"] == []
+    finally:
+        admin.config_set("timeout", 0)
+
+
+def test_server_timeout_zero_never_flags_max_idle(
+    real_redis: RedisServer, entry_fields: Callable[..., None]
+) -> None:
+    entry_fields("default", settings={"max_idle": 600})
+    server = json.loads(run("--format", "json"))["pools"]["default"]["server"]
+    assert (server["timeout"], server["warnings"]) == (0.0, [])
+    assert "  server timeout  0 (never closes idle clients)" in run().splitlines()
+
+
+def test_acl_forbidding_config_is_tolerated(redis_server: RedisServer, settings: Any) -> None:
+    admin = redis_server.admin()
+    password = "noconfig-Pa55-not-leaked"
+    admin.acl_setuser(
+        "noconfig",
+        enabled=True,
+        passwords=[f"+{password}"],
+        keys=["~*"],
+        channels=["&*"],
+        commands=["+@all", "-config"],
+    )
+    try:
+        settings.REDIS_POOL = {"default": {"URL": redis_server.url_for("noconfig", password), **SAFE_LIMITS}}
+        report = run("--format", "json")
+        server = json.loads(report)["pools"]["default"]["server"]
+        assert server["timeout"] is None
+        assert server["config_error"].startswith("CONFIG GET timeout is not available: ")
+        assert server["warnings"] == []
+        assert server["reachable"] is True
+        assert isinstance(server["processes"], list)
+        assert password not in report + run()
+    finally:
+        admin.acl_deluser("noconfig")
+
+
+def test_a_server_that_answers_config_get_with_nothing(
+    real_redis: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(redis.Redis, "config_get", lambda self, pattern: {})
+    server = json.loads(run("--format", "json"))["pools"]["default"]["server"]
+    assert (server["timeout"], server["config_error"]) == (None, "CONFIG GET timeout returned nothing.")

@@ -2,7 +2,10 @@
 
 import os
 
-DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+REDIS_URL = os.environ.get("REDIS_URL", "fakeredis://")
+# Django's debug page lists the settings, REDIS_POOL's URL in full (a password in it too):
+# on by default only for the in-process demo backend, never for a real server.
+DEBUG = os.environ.get("DJANGO_DEBUG", "1" if REDIS_URL.startswith("fakeredis:") else "0") == "1"
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-project-not-secret")
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
 INSTALLED_APPS = ["django.contrib.staticfiles", "django_redis_pool", "example"]
@@ -15,7 +18,7 @@ STATIC_URL = "static/"
 
 REDIS_POOL = {
     "default": {
-        "URL": os.environ.get("REDIS_URL", "fakeredis://"),
+        "URL": REDIS_URL,
         "MAX_CONNECTIONS": int(os.environ.get("REDIS_MAX_CONNECTIONS", "20")),
         "POOL_TIMEOUT": 5.0,
         "SOCKET_TIMEOUT": 5.0,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -11,9 +13,29 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_redis_pool import registry
 from django_redis_pool.status import build_report
 
+# A readiness probe that waits longer than this is not probing anything.
+MAX_TIMEOUT = 3600.0
+
+
+def positive_seconds(text: str | float) -> float:
+    """``--timeout``: a positive, finite number of seconds (0 would make the socket non-blocking)."""
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or not 0 < value <= MAX_TIMEOUT:
+        raise argparse.ArgumentTypeError(
+            f"must be a positive number of seconds up to {MAX_TIMEOUT:g}, got {text!r}"
+        )
+    return value
+
 
 def _seconds(value: float | None) -> str:
     return "none" if value is None else f"{value:g}s"
+
+
+def _ms(value: float | None) -> str:
+    return "none" if value is None else f"{value:g} ms"
 
 
 def table(rows: Sequence[Sequence[Any]]) -> list[str]:
@@ -27,7 +49,8 @@ def table(rows: Sequence[Sequence[Any]]) -> list[str]:
 class Command(BaseCommand):
     help = (
         "Show this process's Redis pools and, from each server, the pooled connections of every "
-        "process (gunicorn/uvicorn workers, Celery...). Exits 1 when a server cannot be reached."
+        "process (gunicorn/uvicorn workers, Celery...). Exits 1 when a server cannot be reached or "
+        "REDIS_POOL has no aliases."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -37,14 +60,28 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=["text", "json"], default="text", help="Output format.")
         parser.add_argument("--no-server", action="store_true", help="Do not contact the servers.")
         parser.add_argument(
-            "--timeout", type=float, default=5.0, help="Seconds to wait for each server (default 5)."
+            "--timeout",
+            type=positive_seconds,
+            default=5.0,
+            help="Seconds to wait for each server (default 5; positive, at most 3600).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
         error = registry.build_error()
         if error is not None:
             raise CommandError(str(error), returncode=1)
+        try:
+            # call_command(timeout=...) skips argparse's type function.
+            timeout = positive_seconds(options["timeout"])
+        except argparse.ArgumentTypeError as exc:
+            raise CommandError(f"--timeout {exc}", returncode=1) from None
         entries = registry.entries()
+        if not entries:
+            raise CommandError(
+                "REDIS_POOL has no aliases: nothing to report, and get_redis() will fail. "
+                "Add a 'default' alias (see django_redis_pool.W009).",
+                returncode=1,
+            )
         aliases = options["aliases"] or list(entries)
         unknown = [alias for alias in aliases if alias not in entries]
         if unknown:
@@ -55,7 +92,7 @@ class Command(BaseCommand):
         report = build_report(
             [entries[alias] for alias in dict.fromkeys(aliases)],
             server=not options["no_server"],
-            timeout=options["timeout"],
+            timeout=timeout,
         )
         render: dict[str, Callable[[dict[str, Any]], None]] = {
             "text": self.render_text,
@@ -86,6 +123,16 @@ class Command(BaseCommand):
                 f"socket_timeout={_seconds(limits['socket_timeout'])} "
                 f"connect_timeout={_seconds(limits['socket_connect_timeout'])}"
             )
+            retry = ""
+            if limits.get("retries") is not None:
+                retry = f" retries={limits['retries']}"
+                if limits.get("retry_backoff"):
+                    retry += f" ({limits['retry_backoff']})"
+            self.stdout.write(
+                f"          max_lifetime={_seconds(limits['max_lifetime'])} "
+                f"max_idle={_seconds(limits['max_idle'])} "
+                f"leak_warning={_seconds(limits['leak_warning'])}{retry}"
+            )
             self.stdout.write(
                 f"  this process  in_use={stats['in_use']} idle={stats['idle']} peak={stats['peak_in_use']} "
                 f"created={stats['connections_created']} checkouts={stats['checkouts']} "
@@ -93,9 +140,36 @@ class Command(BaseCommand):
                 f"(total {stats['wait_ms_total']} ms, max {stats['wait_ms_max']} ms) "
                 f"exhausted={stats['exhausted']} errors={stats['connection_errors']}"
             )
+            for line in self.more_stats(stats):
+                self.stdout.write(line)
             if pool["server"] is not None:
                 self.render_server(pool["server"])
             self.stdout.write("")
+
+    @staticmethod
+    def more_stats(stats: dict[str, Any]) -> list[str]:
+        """Lines for the stats keys that pools with recycling and leak warnings report, when present."""
+        lines = []
+        held = []
+        if "waiting" in stats:
+            held.append(f"waiting={stats['waiting']}")
+        if "oldest_checkout_age_s" in stats:
+            held.append(f"oldest_checkout={_seconds(stats['oldest_checkout_age_s'])}")
+        if "leak_warnings" in stats:
+            held.append(f"leak_warnings={stats['leak_warnings']}")
+        if held:
+            lines.append("    held now  " + " ".join(held))
+        closed = [f"{key}={stats[key]}" for key in ("closed_for_age", "closed_for_idle") if key in stats]
+        if closed:
+            lines.append("    recycled  " + " ".join(closed))
+        window = [
+            f"{label} {_ms(stats[key])}"
+            for key, label in (("wait_ms_p50", "p50"), ("wait_ms_p99", "p99"), ("wait_ms_window_max", "max"))
+            if key in stats
+        ]
+        if window:
+            lines.append("    last 1,024 waits  " + ", ".join(window))
+        return lines
 
     def render_server(self, server: dict[str, Any]) -> None:
         if not server["reachable"]:
@@ -109,9 +183,20 @@ class Command(BaseCommand):
                 f"  server  Redis {server['version']} ({server['role']}), ping {server['ping_ms']:.2f} ms, "
                 f"connected_clients {server['connected_clients']}/{server['maxclients']}"
             )
+        timeout = server.get("timeout")
+        if timeout is not None:
+            idle = "0 (never closes idle clients)"
+            if timeout:
+                idle = f"{timeout:g}s (closes clients idle for longer)"
+            self.stdout.write(f"  server timeout  {idle}")
+        for warning in server.get("warnings", []):
+            self.stdout.write("  " + self.style.WARNING(warning))
         processes = server["processes"]
         if processes is None:
-            self.stdout.write("  " + self.style.WARNING(server["client_list_error"]))
+            reason = server.get("processes_reason") or server["client_list_error"]
+            self.stdout.write(
+                "  pooled connections on the server: " + self.style.WARNING(f"unknown. {reason}")
+            )
             return
         total = sum(p["connections"] for p in processes)
         self.stdout.write(f"  pooled connections on the server: {total} in {len(processes)} process(es)")
