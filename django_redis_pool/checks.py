@@ -100,8 +100,7 @@ def _check_entry(entry: PoolEntry) -> list[CheckMessage]:
                 id="django_redis_pool.W004",
             )
         )
-    # getattr: MAX_LIFETIME is newer than some PoolSettings this module may meet.
-    max_lifetime = getattr(entry.settings, "max_lifetime", None)
+    max_lifetime = entry.settings.max_lifetime
     interval = _health_check_interval(entry)
     if max_lifetime is not None and interval > 0 and max_lifetime <= interval:
         # redis-py PINGs a connection only once it has been idle for longer than the interval;

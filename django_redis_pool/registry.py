@@ -122,7 +122,7 @@ def build_pool(settings: PoolSettings) -> Pool:
 def effective_limits(settings: PoolSettings, pool: Pool) -> Limits:
     # Build (never connect) one connection the way the pool would: this reads the
     # installed redis-py's defaults and rejects bad OPTIONS before any request.
-    connection_class = pool.connection_class  # type: ignore[attr-defined]
+    connection_class = pool.connection_class
     kwargs = pool.connection_kwargs
     try:
         probe = connection_class(**kwargs)

@@ -35,18 +35,16 @@ def _seconds(value: float | None) -> float | None:
 
 def limits_report(entry: PoolEntry) -> dict[str, Any]:
     limits, settings = entry.limits, entry.settings
-    retries = getattr(limits, "retries", None)
-    backoff = getattr(limits, "retry_backoff", None)
+    retries, backoff = limits.retries, limits.retry_backoff
     return {
         "max_connections": int(limits.max_connections),
         "blocking": limits.blocking,
         "pool_timeout": _seconds(limits.pool_timeout),
         "socket_timeout": _seconds(limits.socket_timeout),
         "socket_connect_timeout": _seconds(limits.socket_connect_timeout),
-        # getattr: settings and limits from before these fields existed have none of them.
-        "max_lifetime": _seconds(getattr(settings, "max_lifetime", None)),
-        "max_idle": _seconds(getattr(settings, "max_idle", None)),
-        "leak_warning": _seconds(getattr(settings, "leak_warning", None)),
+        "max_lifetime": _seconds(settings.max_lifetime),
+        "max_idle": _seconds(settings.max_idle),
+        "leak_warning": _seconds(settings.leak_warning),
         "retries": None if retries is None else int(retries),
         "retry_backoff": None if backoff is None else str(backoff),
     }
@@ -136,7 +134,7 @@ def _idle_timeout(client: redis.Redis, entry: PoolEntry, secrets: list[str]) -> 
     except ResponseError as exc:  # ACL (CONFIG is @admin), managed services, fakeredis
         timeout, config_error = None, redact_text(f"CONFIG GET timeout is not available: {exc}", secrets)
     warnings = []
-    max_idle = getattr(entry.settings, "max_idle", None)
+    max_idle = entry.settings.max_idle
     if max_idle is not None and timeout and max_idle > timeout:
         warnings.append(
             f"MAX_IDLE ({max_idle:g}s) is longer than the server's timeout ({timeout:g}s): the server "

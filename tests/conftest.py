@@ -74,9 +74,8 @@ class With:
 def entry_fields(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
     """``entry_fields("default", settings={"max_lifetime": 10}, limits={"retries": 3})``.
 
-    The built entry's PoolSettings and Limits gain those fields. Checks and the status command read
-    ``max_lifetime``, ``max_idle``, ``leak_warning``, ``retries`` and ``retry_backoff`` with getattr,
-    so they work with the dataclasses that have them and with ones that do not yet.
+    The built entry's PoolSettings and Limits show those values instead of their own, for checks and
+    the status command: values the setting cannot produce on its own (a retry policy without backoff).
     """
 
     def apply(
