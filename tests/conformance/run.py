@@ -39,10 +39,6 @@ PYTEST_TIMEOUT = 600  # seconds for one run; the two take well under a minute ea
 PYTEST_RAN = (0, 1)
 
 
-def installed_redis_version() -> str:
-    return redis.__version__
-
-
 def fetch_redis_tests(version: str) -> Path:
     """redis-py's tests/ (and its pytest config) from its sdist, downloaded and extracted once."""
     target = CACHE / f"redis-{version}"
@@ -52,27 +48,45 @@ def fetch_redis_tests(version: str) -> Path:
     CACHE.mkdir(exist_ok=True)
     archive = CACHE / f"redis-{version}.tar.gz"
     if not archive.exists():
-        print(f"conformance: downloading redis-py {version}'s sdist into {CACHE.relative_to(ROOT)}/", flush=True)
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "-q", "--no-binary", ":all:", "--no-deps"]
-            + ["--dest", str(CACHE), f"redis=={version}"],
-            check=True,
-        )
+        print(f"conformance: downloading redis-py {version}'s sdist into .conformance/", flush=True)
+        pip = [sys.executable, "-m", "pip", "download", "-q", "--no-binary", ":all:", "--no-deps"]
+        subprocess.run([*pip, "--dest", str(CACHE), f"redis=={version}"], check=False)
+        if not archive.exists():
+            raise SystemExit(f"conformance: could not download redis-py {version}'s sdist to {archive}")
     top = f"redis-{version}/"
     with tarfile.open(archive) as tar:
         # Only the tests and the config: redis-py's own package must come from the venv, not the sdist.
         members = [
-            m for m in tar.getmembers() if m.name.startswith(top + "tests/") or m.name == top + "pyproject.toml"
+            m
+            for m in tar.getmembers()
+            if m.name.startswith(top + "tests/") or m.name == top + "pyproject.toml"
         ]
-        tar.extractall(CACHE, members=members, filter="data")
+        safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}  # Python 3.11.4+
+        tar.extractall(CACHE, members=members, **safe)
     if not (target / "tests" / "conftest.py").exists():
         raise SystemExit(f"conformance: redis-py {version}'s sdist ships no tests/conftest.py")
     done.touch()
     return target
 
 
+# redis-py 5.x kept its pytest settings in tox.ini, which its sdist does not ship: its markers.
+REDIS_PY_5_INI = """\
+[pytest]
+addopts = -s
+markers =
+    redismod: run only the redis module tests
+    pipeline: pipeline tests
+    onlycluster: marks tests to be run only with cluster mode redis
+    onlynoncluster: marks tests to be run only with standalone redis
+    ssl: marker for only the ssl tests
+    asyncio: marker for async tests
+    replica: replica tests
+    experimental: run only experimental tests
+"""
+
+
 def pytest_config(sdist: Path) -> Path:
-    """redis-py's pytest settings when its sdist has them (8.x: pyproject.toml), else an empty ini.
+    """redis-py's pytest settings: its pyproject.toml where it has them (8.x), else 5.x's tox.ini ones.
 
     Either way the file stops pytest from walking up to this project's pyproject.toml, whose
     settings (Django, coverage, warnings as errors) are not redis-py's.
@@ -81,7 +95,7 @@ def pytest_config(sdist: Path) -> Path:
     if pyproject.exists() and "pytest" in tomllib.loads(pyproject.read_text()).get("tool", {}):
         return pyproject
     ini = sdist / "pytest.ini"
-    ini.write_text("[pytest]\n")
+    ini.write_text(REDIS_PY_5_INI)
     return ini
 
 
@@ -104,7 +118,7 @@ class Run:
 
 
 def run_pytest(name: str, sdist: Path, redis_url: str, plugins: list[str], extra: list[str]) -> Run:
-    results = CACHE / "results"
+    results = sdist / "results"
     results.mkdir(exist_ok=True)
     outcomes_path, log = results / f"{name}.json", results / f"{name}.log"
     outcomes_path.unlink(missing_ok=True)
@@ -128,7 +142,9 @@ def run_pytest(name: str, sdist: Path, redis_url: str, plugins: list[str], extra
     summary = lines[-1].strip("= ") if lines else "(no output)"
     if completed.returncode not in PYTEST_RAN or not outcomes_path.exists():
         print("\n".join(lines[-40:]))
-        raise SystemExit(f"conformance: the {name} run did not run (pytest exit {completed.returncode}); see {log}")
+        raise SystemExit(
+            f"conformance: the {name} run did not run (pytest exit {completed.returncode}); see {log}"
+        )
     header = [line for line in lines[:40] if line.startswith("conformance:")]
     for line in header:
         print(f"  {line}")
@@ -165,7 +181,9 @@ def compare(baseline: Run, ours: Run, differences: dict[str, str], version: str)
     for nodeid in stale:
         print(f"  STALE DIFFERENCE (passes on ours now, remove it from {DIFFERENCES.name}): {nodeid}")
     for nodeid in not_here:
-        print(f"  not applicable on redis-py {version} (does not pass on its own classes here): {nodeid}")
+        result = baseline.outcomes.get(nodeid)
+        why = f"{result['outcome']} on redis-py's classes" if result else "not among its tests"
+        print(f"  not applicable on redis-py {version} ({why}): {nodeid}")
     for nodeid in only_ours:
         print(f"  passes only on ours: {nodeid}")
     print(
@@ -180,10 +198,12 @@ def compare(baseline: Run, ours: Run, differences: dict[str, str], version: str)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("pytest_args", nargs="*", help="passed to both pytest runs (after --)")
     args = parser.parse_args()
-    version = installed_redis_version()
+    version = redis.__version__
     sdist = fetch_redis_tests(version)
     differences = load_differences()
     print(f"conformance: redis-py {version}'s {', '.join(TEST_FILES)} (-m '{MARKERS}')", flush=True)
