@@ -110,8 +110,6 @@ def server_config() -> tuple[str, ...]:
 class Run:
     name: str
     outcomes: dict[str, dict[str, Any]]
-    summary: str
-    log: Path
 
     def with_outcome(self, outcome: str) -> set[str]:
         return {nodeid for nodeid, result in self.outcomes.items() if result["outcome"] == outcome}
@@ -135,9 +133,12 @@ def run_pytest(name: str, sdist: Path, redis_url: str, plugins: list[str], extra
     env.pop("DJANGO_SETTINGS_MODULE", None)
     started = time.monotonic()
     with log.open("w") as out:
-        completed = subprocess.run(
-            command, cwd=sdist, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=PYTEST_TIMEOUT
-        )
+        try:
+            completed = subprocess.run(
+                command, cwd=sdist, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=PYTEST_TIMEOUT
+            )
+        except subprocess.TimeoutExpired:
+            raise SystemExit(f"conformance: the {name} run took over {PYTEST_TIMEOUT} s; see {log}") from None
     lines = log.read_text().strip().splitlines()
     summary = lines[-1].strip("= ") if lines else "(no output)"
     if completed.returncode not in PYTEST_RAN or not outcomes_path.exists():
@@ -149,7 +150,7 @@ def run_pytest(name: str, sdist: Path, redis_url: str, plugins: list[str], extra
     for line in header:
         print(f"  {line}")
     print(f"conformance: {name} run ({time.monotonic() - started:.0f} s): {summary}", flush=True)
-    return Run(name, json.loads(outcomes_path.read_text()), summary, log)
+    return Run(name, json.loads(outcomes_path.read_text()))
 
 
 def load_differences() -> dict[str, str]:
