@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint matrix bench clean
+.PHONY: demo test lint conformance matrix bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS) && $(BIN)/ruff format --check $(LINT_PATHS)
 	PYTHONPATH=.:example_project $(BIN)/mypy
 
+conformance: $(STAMP)  ## redis-py's own pool tests on its classes and on ours, compared (tests/conformance/)
+	$(BIN)/python -m tests.conformance.run
+
 matrix:  ## oldest and newest supported stacks, each in its own venv
 	bash .ci/matrix
 
@@ -42,4 +45,4 @@ bench: $(STAMP)  ## about 6 minutes; writes docs/benchmarks.md and docs/benchmar
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) .venv-* .pytest_cache .coverage build *.egg-info
+	rm -rf $(VENV) .venv-* .pytest_cache .coverage build *.egg-info .conformance
