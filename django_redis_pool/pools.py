@@ -129,8 +129,11 @@ class Pool(redis.ConnectionPool):
 
     def make_connection(self) -> Any:
         connection = super().make_connection()
-        # Called on every (re)connect, including reconnects in the middle of a command.
-        connection.register_connect_callback(self._on_connect)  # type: ignore[no-untyped-call]
+        # Called on every (re)connect, including reconnects in the middle of a command. A custom
+        # connection class without redis-py's callbacks is pooled all the same, but not counted.
+        register = getattr(connection, "register_connect_callback", None)
+        if register is not None:
+            register(self._on_connect)
         return connection
 
     def _on_connect(self, connection: Any) -> None:
