@@ -10,7 +10,7 @@ from django.core.checks import CheckMessage, Error, Warning
 
 from . import registry
 from .conf import setting_path
-from .registry import PoolEntry
+from .entry import PoolEntry
 
 # The server's default maxclients: one process should never want more than that.
 MAX_SANE_CONNECTIONS = 10_000

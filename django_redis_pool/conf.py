@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from .conf_kinds import KIND_KEYS, ClusterSettings, SentinelSettings, parse_kind
 from .redaction import SECRET_OPTIONS, redact_options, redact_url, url_secrets
 from .url import URLArguments, check_url
 
@@ -35,7 +36,7 @@ KEYWORD_OF_KEY = {
 KEY_OF_KEYWORD = {keyword: key for key, keyword in KEYWORD_OF_KEY.items()}
 # Keys the pool reads itself; never passed to redis-py.
 POOL_KEYS = ("MAX_LIFETIME", "MAX_IDLE", "LEAK_WARNING")
-KNOWN_KEYS = ("URL", "BLOCKING", "CLIENT_NAME", "OPTIONS", *KEYWORD_OF_KEY, *POOL_KEYS)
+KNOWN_KEYS = ("URL", "BLOCKING", "CLIENT_NAME", "OPTIONS", *KEYWORD_OF_KEY, *POOL_KEYS, *KIND_KEYS)
 # Keys that may be None ("wait or block forever", "no limit"); a check warns about the timeouts.
 NULLABLE_KEYS = ("SOCKET_TIMEOUT", "SOCKET_CONNECT_TIMEOUT", "POOL_TIMEOUT", *POOL_KEYS)
 # No duration may be longer: every timer Python hands it to accepts it (poll() takes an int of
@@ -58,9 +59,19 @@ class PoolSettings:
     max_lifetime: float | None = None
     max_idle: float | None = None
     leak_warning: float | None = None
+    # Set for a Sentinel alias, and for a Cluster alias; neither for a single server.
+    sentinel: SentinelSettings | None = None
+    cluster: ClusterSettings | None = None
     # Only the keyword arguments the user gave: top-level keys and OPTIONS, merged.
     # What the URL gives is not here: redis-py's from_url reads it.
     kwargs: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def kind(self) -> str:
+        """``"server"``, ``"sentinel"`` or ``"cluster"``: which builder makes this alias's pools."""
+        if self.sentinel is not None:
+            return "sentinel"
+        return "cluster" if self.cluster is not None else "server"
 
     @property
     def scheme(self) -> str:
@@ -73,7 +84,7 @@ class PoolSettings:
     @property
     def host(self) -> str | None:
         """The TCP host, or None for UNIX sockets and the fake backend."""
-        if self.scheme in ("redis", "rediss"):
+        if self.scheme in ("redis", "rediss") and self.sentinel is None:
             return urlsplit(self.url).hostname or "localhost"
         return None
 
@@ -93,7 +104,10 @@ class PoolSettings:
             f"PoolSettings(alias={self.alias!r}, url={self.safe_url!r}, "
             f"blocking={self.blocking!r}, client_name={self.client_name!r}, "
             f"max_lifetime={self.max_lifetime!r}, max_idle={self.max_idle!r}, "
-            f"leak_warning={self.leak_warning!r}, kwargs={redact_options(self.kwargs)!r})"
+            f"leak_warning={self.leak_warning!r}, "
+            + (f"sentinel={self.sentinel!r}, " if self.sentinel is not None else "")
+            + (f"cluster={self.cluster!r}, " if self.cluster is not None else "")
+            + f"kwargs={redact_options(self.kwargs)!r})"
         )
 
 
@@ -225,12 +239,22 @@ def parse_alias(alias: Any, config: Any) -> PoolSettings:
     for key in config:
         if key not in KNOWN_KEYS:
             raise _unknown_key_error(alias, key)
-    if "URL" not in config:
+    kind = parse_kind(alias, config)
+    if isinstance(kind, ClusterSettings) and "URL" not in config:
+        host, port = kind.startup_nodes[0]
+        config = {**config, "URL": f"redis://{host}:{port}/0"}
+    if "URL" not in config and not isinstance(kind, SentinelSettings):
         raise ImproperlyConfigured(
             f"{setting_path(alias)} has no 'URL'. Set it, e.g. 'URL': 'redis://127.0.0.1:6379/0'."
         )
-    url = config["URL"]
-    url_arguments = check_url(setting_path(alias, "URL"), url)
+    url = config.get("URL", "redis://")
+    url_arguments = check_url(
+        setting_path(alias, "URL"), url, require_host=not isinstance(kind, SentinelSettings)
+    )
+    if kind is not None and (url.startswith(("unix:", "fakeredis:"))):
+        raise ImproperlyConfigured(
+            f"{setting_path(alias, 'URL')} of a Sentinel or Cluster alias must be redis:// or rediss://."
+        )
 
     blocking = config.get("BLOCKING", True)
     if not isinstance(blocking, bool):
@@ -263,6 +287,8 @@ def parse_alias(alias: Any, config: Any) -> PoolSettings:
         max_lifetime=config.get("MAX_LIFETIME"),
         max_idle=config.get("MAX_IDLE"),
         leak_warning=config.get("LEAK_WARNING"),
+        sentinel=kind if isinstance(kind, SentinelSettings) else None,
+        cluster=kind if isinstance(kind, ClusterSettings) else None,
         kwargs=MappingProxyType(kwargs),
     )
 

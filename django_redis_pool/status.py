@@ -15,9 +15,9 @@ from typing import Any
 import redis
 from redis.exceptions import RedisError, ResponseError
 
+from .entry import PoolEntry
 from .naming import alias_matches, local_host, parse_client_name
 from .redaction import redact_text
-from .registry import PoolEntry
 
 
 def build_report(entries: Iterable[PoolEntry], server: bool = True, timeout: float = 5.0) -> dict[str, Any]:

@@ -41,8 +41,12 @@ def _places(scheme: str, url: str) -> dict[str, str]:
     return places
 
 
-def check_url(where: str, url: Any) -> URLArguments:
-    """Validate ``url`` (``where`` names it in messages); raise ImproperlyConfigured, password redacted."""
+def check_url(where: str, url: Any, *, require_host: bool = True) -> URLArguments:
+    """Validate ``url`` (``where`` names it in messages); raise ImproperlyConfigured, password redacted.
+
+    ``require_host=False`` accepts ``redis://:password@/0``: a Sentinel alias gets the host from the
+    sentinels.
+    """
     if not isinstance(url, str):
         raise ImproperlyConfigured(f"{where} must be a URL string, got {type(url).__name__}.")
     if not url.strip():
@@ -70,7 +74,7 @@ def check_url(where: str, url: Any) -> URLArguments:
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError:
         raise ImproperlyConfigured(f"{where} is not a valid URL: {safe!r}.") from None
-    if scheme in ("redis", "rediss") and not parts.hostname:
+    if scheme in ("redis", "rediss") and not parts.hostname and require_host:
         raise ImproperlyConfigured(f"{where} has no host: {safe!r}.")
     if scheme == "unix" and not parts.path:
         raise ImproperlyConfigured(f"{where} has no socket path: {safe!r}.")

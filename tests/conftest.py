@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-import dataclasses
+import copy
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -83,9 +83,10 @@ def entry_fields(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
     ) -> None:
         entries = registry.entries()
         entry = entries[alias]
-        entries[alias] = dataclasses.replace(
-            entry, settings=With(entry.settings, settings or {}), limits=With(entry.limits, limits or {})
-        )
+        replaced = copy.copy(entry)
+        replaced.settings = With(entry.settings, settings or {})
+        replaced.limits = With(entry.limits, limits or {})
+        entries[alias] = replaced
         monkeypatch.setattr(registry, "entries", lambda: dict(entries))
 
     return apply

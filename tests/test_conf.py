@@ -489,3 +489,107 @@ def test_url_client_name_is_refused_with_a_pointer_to_the_key() -> None:
         "REDIS_POOL['c']['URL'] must not set 'client_name' (its query argument 'client_name'): "
         "django_redis_pool sets it, from 'CLIENT_NAME'."
     )
+
+
+# -- Sentinel and Cluster aliases ----------------------------------------------------------------
+
+SENTINELS = [("127.0.0.1", 26379), ("127.0.0.1", 26380)]
+
+
+def test_a_sentinel_alias_parses_into_its_kind() -> None:
+    parsed = parse_setting(
+        {
+            "ha": {
+                "SENTINELS": SENTINELS,
+                "SERVICE_NAME": "mymaster",
+                "SENTINEL_OPTIONS": {"password": "sentinel-Secret-1"},
+                "URL": "redis://:data-Secret-2@/3",
+            }
+        }
+    )["ha"]
+    assert parsed.kind == "sentinel"
+    assert parsed.sentinel is not None
+    assert (parsed.sentinel.sentinels, parsed.sentinel.service_name, parsed.sentinel.role) == (
+        (("127.0.0.1", 26379), ("127.0.0.1", 26380)),
+        "mymaster",
+        "master",
+    )
+    assert parsed.host is None
+    assert "sentinel-Secret-1" not in repr(parsed)
+    assert "data-Secret-2" not in repr(parsed)
+
+
+def test_a_sentinel_alias_needs_no_url() -> None:
+    parsed = parse_setting({"ha": {"SENTINELS": SENTINELS, "SERVICE_NAME": "m", "ROLE": "replica"}})["ha"]
+    assert parsed.sentinel is not None and parsed.sentinel.is_replica
+
+
+def test_a_cluster_alias_parses_into_its_kind() -> None:
+    parsed = parse_setting({"shards": {"CLUSTER": True, "URL": "redis://127.0.0.1:7000/0"}})["shards"]
+    assert (parsed.kind, parsed.cluster is not None, parsed.host) == ("cluster", True, "127.0.0.1")
+    nodes = parse_setting({"s": {"CLUSTER": True, "STARTUP_NODES": [("10.0.0.1", 7000)]}})["s"]
+    assert nodes.cluster is not None and nodes.cluster.startup_nodes == (("10.0.0.1", 7000),)
+    assert (nodes.url, nodes.host) == ("redis://10.0.0.1:7000/0", "10.0.0.1")
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (
+            {"SENTINELS": SENTINELS},
+            "REDIS_POOL['a'] has 'SENTINELS' but no 'SERVICE_NAME': set it to the name the sentinels monitor, "
+            "e.g. 'SERVICE_NAME': 'mymaster'.",
+        ),
+        (
+            {"SENTINELS": [], "SERVICE_NAME": "m"},
+            "REDIS_POOL['a']['SENTINELS'] must be a non-empty list of (host, port) pairs",
+        ),
+        (
+            {"SENTINELS": [("127.0.0.1", 0)], "SERVICE_NAME": "m"},
+            "REDIS_POOL['a']['SENTINELS'] must hold (host, port) pairs with a port from 1 to 65535, "
+            "got ('127.0.0.1', 0).",
+        ),
+        (
+            {"SENTINELS": "127.0.0.1:26379", "SERVICE_NAME": "m"},
+            "REDIS_POOL['a']['SENTINELS'] must be a non-empty list of (host, port) pairs",
+        ),
+        (
+            {"SENTINELS": SENTINELS, "SERVICE_NAME": "m", "ROLE": "slave"},
+            "REDIS_POOL['a']['ROLE'] must be 'master' or 'replica', got 'slave'.",
+        ),
+        (
+            {"SENTINELS": SENTINELS, "SERVICE_NAME": "m", "URL": "redis://:pw-Secret@cache:6379/0"},
+            "REDIS_POOL['a']['URL'] of a Sentinel alias must not name a host ('redis://:***@cache:6379/0')",
+        ),
+        (
+            {"SENTINELS": SENTINELS, "SERVICE_NAME": "m", "URL": "unix:///tmp/r.sock"},
+            "REDIS_POOL['a']['URL'] has scheme unix:// in 'unix:///tmp/r.sock'; Sentinel and Cluster aliases "
+            "take redis:// or rediss:// (TLS).",
+        ),
+        (
+            {"SERVICE_NAME": "m", "URL": URL},
+            "REDIS_POOL['a']['SERVICE_NAME'] has no effect without 'SENTINELS'",
+        ),
+        (
+            {"ROLE": "replica", "URL": URL},
+            "REDIS_POOL['a']['ROLE'] has no effect without 'SENTINELS'",
+        ),
+        (
+            {"SENTINELS": SENTINELS, "SERVICE_NAME": "m", "CLUSTER": True},
+            "REDIS_POOL['a'] sets both 'SENTINELS' and 'CLUSTER'",
+        ),
+        (
+            {"CLUSTER": True, "URL": "redis://127.0.0.1:7000/2"},
+            "REDIS_POOL['a']['URL'] selects database '2', but a Redis Cluster has only database 0: "
+            "use 'redis://127.0.0.1:7000/0'.",
+        ),
+        ({"CLUSTER": True}, "REDIS_POOL['a'] is a Cluster alias with no node to start from"),
+        ({"CLUSTER": "yes", "URL": URL}, "REDIS_POOL['a']['CLUSTER'] must be True"),
+        (
+            {"STARTUP_NODES": [("127.0.0.1", 7000)], "URL": URL},
+            "REDIS_POOL['a']['STARTUP_NODES'] has no effect without 'CLUSTER'",
+        ),
+    ],
+)
+def test_sentinel_and_cluster_keys_are_validated(config: dict[str, Any], message: str) -> None:
+    assert error_of({"a": config}).startswith(message)

@@ -1,0 +1,136 @@
+"""Cluster aliases: redis-py's ``RedisCluster``, with one of this app's pools per node.
+
+``RedisCluster`` connects to its startup nodes as it is built (to read the slot map), so the
+registry builds it on the alias's first ``get_redis()``, never in ``AppConfig.ready()``. Each node's
+pool is this app's pool class (fair, bounded, counted, named), given the alias's settings through a
+subclass: redis-py passes node pools only the keyword arguments it knows.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from redis.cluster import ClusterNode, RedisCluster
+
+from .build_errors import BUILD_ERRORS, setting_error
+from .conf import PoolSettings
+from .entry import PoolEntry, effective_limits, pool_arguments
+from .pools import BlockingPool, NonBlockingPool, Pool
+from .stats import STATS_KEYS
+
+# Stats that add up across nodes; the others (percentiles, maxima, ages) are per node only.
+SUMMED = (
+    "max_connections",
+    "in_use",
+    "idle",
+    "waiting",
+    "connections_created",
+    "checkouts",
+    "waits",
+    "exhausted",
+    "connection_errors",
+    "closed_for_age",
+    "closed_for_idle",
+    "leak_warnings",
+)
+
+
+def node_pool_class(settings: PoolSettings) -> type[Pool]:
+    """This app's pool class with the alias's own arguments bound (alias, names, recycling)."""
+    base = BlockingPool if settings.blocking else NonBlockingPool
+    own = {
+        key: value
+        for key, value in pool_arguments(settings).items()
+        if key in ("alias", "client_name_prefix", "max_lifetime", "max_idle", "leak_warning")
+    }
+
+    class ClusterNodePool(base):  # type: ignore[valid-type,misc]
+        def __init__(self, **kwargs: Any) -> None:
+            safe_url = f"redis://{kwargs.get('host')}:{kwargs.get('port')}"
+            super().__init__(**own, safe_url=safe_url, **kwargs)
+
+    ClusterNodePool.__name__ = ClusterNodePool.__qualname__ = f"Cluster{base.__name__}"
+    return ClusterNodePool
+
+
+class ClusterEntry(PoolEntry):
+    """A Cluster alias: a ``RedisCluster`` built on first use, a pool per node."""
+
+    def __init__(self, settings: PoolSettings, limits: Any, pool_class: type[Pool]) -> None:
+        super().__init__(settings, limits, None, None)  # type: ignore[arg-type]
+        self.pool_class = pool_class
+        self._lock = threading.Lock()
+
+    @property
+    def client(self) -> RedisCluster:
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = self._connect()
+        return self._client  # type: ignore[no-any-return]
+
+    def _connect(self) -> RedisCluster:
+        settings = self.settings
+        assert settings.cluster is not None
+        kwargs = dict(settings.kwargs)
+        retry = kwargs.pop("retry", None)  # RedisCluster retries at its level, not per node
+        return RedisCluster(
+            url=settings.url,
+            startup_nodes=[ClusterNode(host, port) for host, port in settings.cluster.startup_nodes],
+            connection_pool_class=self.pool_class,
+            **({"retry": retry} if retry is not None else {}),
+            **kwargs,
+        )
+
+    def node_pools(self) -> dict[str, Pool]:
+        client = self._client
+        if client is None:
+            return {}
+        pools = {}
+        for node in client.get_nodes():
+            connection = node.redis_connection
+            if connection is not None:
+                pools[node.name] = connection.connection_pool
+        return pools
+
+    def stats(self) -> dict[str, Any]:
+        per_node = {name: pool.stats() for name, pool in sorted(self.node_pools().items())}
+        total: dict[str, Any] = dict.fromkeys(STATS_KEYS)
+        for key in SUMMED:
+            total[key] = sum(stats[key] for stats in per_node.values())
+        for key in ("peak_in_use", "wait_ms_total", "wait_ms_max", "wait_ms_window_max"):
+            values = [stats[key] for stats in per_node.values()]
+            total[key] = (sum if key == "wait_ms_total" else max)(values) if values else 0
+        total["wait_ms_p50"] = total["wait_ms_p99"] = None  # per node only: see "nodes"
+        ages = [
+            s["oldest_checkout_age_s"] for s in per_node.values() if s["oldest_checkout_age_s"] is not None
+        ]
+        total["oldest_checkout_age_s"] = max(ages) if ages else None
+        total["nodes"] = per_node
+        return total
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            for pool in self.node_pools().values():
+                pool.disconnect()
+
+
+def build(settings: PoolSettings) -> ClusterEntry:
+    """Validate a Cluster alias's pool arguments (no connection); the client comes on first use."""
+    pool_class = node_pool_class(settings)
+    kwargs = {k: v for k, v in pool_arguments(settings).items() if k not in ("alias", "safe_url")}
+    try:
+        probe = pool_class.from_url(
+            settings.url,
+            **{
+                k: v
+                for k, v in kwargs.items()
+                if k not in ("client_name_prefix", "max_lifetime", "max_idle", "leak_warning")
+            },
+        )
+        limits = effective_limits(settings, probe)
+    except BUILD_ERRORS as exc:
+        raise setting_error(settings, exc) from None
+    return ClusterEntry(settings, limits, pool_class)

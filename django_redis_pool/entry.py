@@ -1,0 +1,121 @@
+"""What the registry holds per alias: its settings, effective limits, pools and client.
+
+Each kind of alias (single server, Sentinel, Cluster) has a builder module that returns one of
+these; the registry, the checks and the status command ask the entry, never the settings keys.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from redis.retry import Retry
+
+from .build_errors import BUILD_ERRORS, setting_error
+from .conf import PoolSettings
+from .pools import Pool
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What redis-py will actually use, whether or not the setting gave it."""
+
+    socket_timeout: float | None
+    socket_connect_timeout: float | None
+    max_connections: int
+    blocking: bool
+    pool_timeout: float | None
+    retries: int = 0
+    retry_backoff: str | None = None
+
+
+class PoolEntry:
+    """A single-server alias (and the base of the other kinds): one pool, one ``redis.Redis``."""
+
+    def __init__(self, settings: PoolSettings, limits: Limits, pool: Pool, client: Any) -> None:
+        self.settings = settings
+        self.limits = limits
+        self.pool: Any = pool
+        self._client = client
+
+    @property
+    def kind(self) -> str:
+        return self.settings.kind
+
+    @property
+    def client(self) -> Any:
+        """The process-wide client: ``redis.Redis``, or ``redis.cluster.RedisCluster``."""
+        return self._client
+
+    def node_pools(self) -> dict[str, Pool]:
+        """Every pool of this alias, by the server it connects to ("" when that is not fixed)."""
+        return {"": self.pool}
+
+    def stats(self) -> dict[str, Any]:
+        return self.pool.stats()  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        self.pool.disconnect()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.settings.alias!r} {self.settings.safe_url!r}>"
+
+
+def default_retry() -> Retry | None:
+    """A copy of the retry policy ``redis.Redis()`` has by default in the installed redis-py.
+
+    A client built on a pool takes its retries from the pool's connection arguments, which have
+    none unless given: without this, pooled clients would silently never retry (redis-py 8's
+    ``redis.Redis()`` retries 10 times with exponential backoff; redis-py 5's not at all).
+    """
+    default = inspect.signature(redis.Redis.__init__).parameters["retry"].default
+    return copy.deepcopy(default) if isinstance(default, Retry) else None
+
+
+def describe_retry(retry: Any) -> tuple[int, str | None]:
+    """(retries, backoff class name) of a connection's redis-py ``Retry`` object."""
+    if retry is None:
+        return 0, None
+    retries = retry.get_retries() if hasattr(retry, "get_retries") else retry._retries
+    backoff = getattr(retry, "_backoff", None)
+    return int(retries), type(backoff).__name__ if backoff is not None else None
+
+
+def pool_arguments(settings: PoolSettings) -> dict[str, Any]:
+    """The keyword arguments of this app's pool classes for one alias, redis-py's included."""
+    kwargs: dict[str, Any] = {
+        "alias": settings.alias,
+        "safe_url": settings.safe_url,
+        "client_name_prefix": settings.client_name,
+        "max_lifetime": settings.max_lifetime,
+        "max_idle": settings.max_idle,
+        "leak_warning": settings.leak_warning,
+        **settings.kwargs,
+    }
+    if "retry" not in kwargs:
+        kwargs["retry"] = default_retry()
+    return kwargs
+
+
+def effective_limits(settings: PoolSettings, pool: Pool, **probe_overrides: Any) -> Limits:
+    """Build (never connect) one connection the way the pool would: this reads the installed
+    redis-py's defaults and rejects bad OPTIONS before any request."""
+    connection_class = probe_overrides.pop("connection_class", pool.connection_class)
+    kwargs = {**pool.connection_kwargs, **probe_overrides}
+    try:
+        probe = connection_class(**kwargs)
+    except BUILD_ERRORS as exc:
+        raise setting_error(settings, exc, kwargs, lambda rest: connection_class(**rest)) from None
+    retries, backoff = describe_retry(getattr(probe, "retry", None))
+    return Limits(
+        socket_timeout=getattr(probe, "socket_timeout", None),
+        socket_connect_timeout=getattr(probe, "socket_connect_timeout", None),
+        max_connections=pool.max_connections,
+        blocking=pool.blocking,
+        pool_timeout=pool.timeout if pool.blocking else None,
+        retries=retries,
+        retry_backoff=backoff,
+    )

@@ -1,0 +1,244 @@
+"""Sentinel aliases: redis-py's Sentinel pool on this app's pool classes, and a watcher of failovers.
+
+redis-py's ``SentinelConnectionPool`` asks the sentinels for the master on every new connection and
+drops a connection to an old master when it is released; an idle pooled connection keeps writing to
+a demoted master, which accepts writes (then loses them) until the sentinels reconfigure it, seconds
+later. Here a :class:`FailoverWatcher` listens to every sentinel's own announcements: when the
+leader promotes a replica (``+failover-state-send-slaveof-noone``) the pool points at it and closes
+its idle connections at once, so writes move within milliseconds; a write that reaches the replica
+before its promotion completes fails with READONLY, which redis-py turns into a retried
+``ConnectionError``, not a lost write.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import redis
+from redis.connection import Connection, SSLConnection, parse_url
+from redis.sentinel import Sentinel, SentinelConnectionPool
+
+from .build_errors import BUILD_ERRORS, setting_error
+from .conf import PoolSettings
+from .entry import PoolEntry, effective_limits, pool_arguments
+from .pools import BlockingPool, NonBlockingPool
+
+logger = logging.getLogger("django_redis_pool")
+
+Address = tuple[str, int]
+
+# Sentinel publishes each event on a channel of its name.
+PROMOTING = "+failover-state-send-slaveof-noone"
+SWITCHED = "+switch-master"
+ABORTED = "-failover-abort-*"
+
+
+class SentinelPoolMixin:
+    """Follows a :class:`FailoverWatcher`'s announcements before asking the sentinels."""
+
+    service_name: str
+    sentinel_manager: Sentinel
+    is_master: bool
+    _announced_master: Address | None = None
+    _watcher: FailoverWatcher | None = None
+
+    def get_master_address(self) -> Address:
+        announced = self._announced_master
+        discovered: Address = tuple(self.sentinel_manager.discover_master(self.service_name))  # type: ignore[assignment]
+        if announced is not None:
+            if discovered == announced:
+                self._announced_master = None  # the sentinels have caught up
+            else:
+                discovered = announced
+        self._follow(discovered)
+        return discovered
+
+    def _follow(self, address: Address) -> None:
+        """Point new connections at ``address``; close idle ones to any other server."""
+        if not self.is_master or self._master_address() == address:
+            return
+        self._set_master_address(address)
+        pool: Any = self
+        with pool._lock:
+            stale = [c for c in pool._available_connections if (c.host, c.port) != address]
+        for connection in stale:
+            connection.disconnect()
+        logger.info("django_redis_pool: %r now uses master %s:%s", self, *address)
+
+    def _master_address(self) -> Address | None:
+        proxy = getattr(self, "proxy", None)  # redis-py >= 5.1 keeps it on a proxy
+        return proxy.master_address if proxy is not None else getattr(self, "master_address", None)  # type: ignore[no-any-return]
+
+    def _set_master_address(self, address: Address) -> None:
+        proxy = getattr(self, "proxy", None)
+        if proxy is not None:
+            proxy.master_address = address
+        else:
+            self.master_address = address  # type: ignore[misc]
+
+    def reset(self) -> None:
+        super().reset()  # type: ignore[misc]
+        watcher = self._watcher
+        if watcher is not None:
+            watcher.ensure_running()  # a forked child: its own threads, on its first use
+
+    def announce(self, address: Address | None) -> None:
+        """Called by the watcher: a failover to ``address`` started (None: it was aborted)."""
+        self._announced_master = address
+        if address is not None:
+            self._follow(address)
+
+
+def _install_proxy_hook(pool: Any) -> None:
+    # redis-py >= 5.1: connections ask the pool's proxy, not the pool, for the master address.
+    proxy = getattr(pool, "proxy", None)
+    if proxy is not None:
+        proxy.get_master_address = pool.get_master_address
+
+
+class SentinelBlockingPool(SentinelPoolMixin, SentinelConnectionPool, BlockingPool):  # type: ignore[misc]
+    """A Sentinel-managed, fair, blocking pool."""
+
+    def __init__(self, service_name: str, sentinel_manager: Sentinel, **kwargs: Any) -> None:
+        super().__init__(service_name, sentinel_manager, **kwargs)
+        _install_proxy_hook(self)
+
+
+class SentinelNonBlockingPool(SentinelPoolMixin, SentinelConnectionPool, NonBlockingPool):  # type: ignore[misc]
+    """A Sentinel-managed pool that raises at once when full."""
+
+    def __init__(self, service_name: str, sentinel_manager: Sentinel, **kwargs: Any) -> None:
+        super().__init__(service_name, sentinel_manager, **kwargs)
+        _install_proxy_hook(self)
+
+
+class FailoverWatcher:
+    """One daemon thread per sentinel, subscribed to its failover announcements for one service.
+
+    Threads do not survive a fork: :meth:`ensure_running` restarts them in a child on first use.
+    """
+
+    def __init__(
+        self, pool: SentinelPoolMixin, sentinels: Sequence[Address], sentinel_kwargs: dict[str, Any]
+    ) -> None:
+        self.pool = pool
+        self.sentinels = list(sentinels)
+        self.sentinel_kwargs = dict(sentinel_kwargs)
+        self.sentinel_kwargs.setdefault("socket_timeout", 5)
+        self.sentinel_kwargs.setdefault("socket_connect_timeout", 5)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._pid = 0
+
+    def ensure_running(self) -> None:
+        import os
+
+        if self._pid == os.getpid() or self._stop.is_set():
+            return
+        self._pid = os.getpid()
+        self._threads = [
+            threading.Thread(
+                target=self._listen,
+                args=(address,),
+                name=f"django_redis_pool sentinel watcher {address[0]}:{address[1]}",
+                daemon=True,
+            )
+            for address in self.sentinels
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _listen(self, address: Address) -> None:
+        backoff = 0.1
+        while not self._stop.is_set():
+            client = redis.Redis(host=address[0], port=address[1], **self.sentinel_kwargs)
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            try:
+                pubsub.subscribe(PROMOTING, SWITCHED)
+                pubsub.psubscribe(ABORTED)
+                backoff = 0.1
+                while not self._stop.is_set():
+                    message = pubsub.get_message(timeout=0.5)
+                    if message is not None:
+                        self.handle(_text(message["channel"]), _text(message["data"]))
+            except (redis.ConnectionError, redis.TimeoutError, OSError):
+                self._stop.wait(backoff)  # the sentinel is down: retry, bounded by stop()
+                backoff = min(backoff * 2, 5.0)
+            finally:
+                pubsub.close()
+                client.close()
+
+    def handle(self, channel: str, data: str) -> None:
+        """Act on one announcement (public for tests)."""
+        parts = data.split()
+        service = self.pool.service_name
+        if channel == PROMOTING and len(parts) >= 8 and parts[5] == service:
+            # "slave <name> <ip> <port> @ <service> <old-ip> <old-port>"
+            self.pool.announce((parts[2], int(parts[3])))
+        elif channel == SWITCHED and len(parts) == 5 and parts[0] == service:
+            # "<service> <old-ip> <old-port> <new-ip> <new-port>"
+            self.pool.announce((parts[3], int(parts[4])))
+        elif channel.startswith("-failover-abort") and service in parts:
+            self.pool.announce(None)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class SentinelEntry(PoolEntry):
+    """A Sentinel-managed alias: one pool that follows the service's master (or its replicas)."""
+
+    def close(self) -> None:
+        watcher = getattr(self.pool, "_watcher", None)
+        if watcher is not None:
+            watcher.stop()
+        self.pool.disconnect()
+
+
+def _data_node_arguments(settings: PoolSettings) -> dict[str, Any]:
+    """Credentials, database and TLS for the data nodes, from a host-less URL such as redis://:pw@/0."""
+    values: dict[str, Any] = parse_url(settings.url)  # type: ignore[no-untyped-call]
+    values.pop("host", None)
+    values.pop("port", None)
+    if values.pop("connection_class", None) is not None or settings.scheme == "rediss":
+        values["ssl"] = True  # SentinelConnectionPool picks SentinelManagedSSLConnection
+    return values
+
+
+def _sentinel_arguments(settings: PoolSettings) -> dict[str, Any]:
+    """SENTINEL_OPTIONS, with this alias's timeouts (or 5 s) unless it gives its own."""
+    assert settings.sentinel is not None
+    kwargs = dict(settings.sentinel.sentinel_kwargs)
+    # Without timeouts, a stalled sentinel would stall every new connection (redis-py 5 has none).
+    for keyword in ("socket_timeout", "socket_connect_timeout"):
+        kwargs.setdefault(keyword, settings.kwargs.get(keyword) or 5.0)
+    return kwargs
+
+
+def build(settings: PoolSettings) -> SentinelEntry:
+    """The pool and client of a Sentinel alias; the master's watcher starts (nothing else connects)."""
+    assert settings.sentinel is not None
+    config = settings.sentinel
+    kwargs = {**pool_arguments(settings), **_data_node_arguments(settings)}
+    ssl = kwargs.pop("ssl", False)
+    pool_class = SentinelBlockingPool if settings.blocking else SentinelNonBlockingPool
+    sentinel_kwargs = _sentinel_arguments(settings)
+    manager = Sentinel(list(config.sentinels), sentinel_kwargs=sentinel_kwargs)  # type: ignore[no-untyped-call]
+    try:
+        pool = pool_class(config.service_name, manager, is_master=not config.is_replica, ssl=ssl, **kwargs)
+        limits = effective_limits(
+            settings, pool, connection_class=SSLConnection if ssl else Connection, connection_pool=None
+        )
+    except BUILD_ERRORS as exc:
+        raise setting_error(settings, exc) from None
+    if not config.is_replica:
+        pool._watcher = FailoverWatcher(pool, config.sentinels, sentinel_kwargs)
+        pool._watcher.ensure_running()
+    return SentinelEntry(settings, limits, pool, redis.Redis(connection_pool=pool))

@@ -1,0 +1,139 @@
+"""Sentinel aliases against a real master, replica and three sentinels the suite starts."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import pytest
+import redis
+
+from django_redis_pool import get_pool, get_redis, get_stats
+from django_redis_pool.naming import local_host
+from django_redis_pool.sentinel import FailoverWatcher, SentinelBlockingPool
+from tests.conftest import SAFE_LIMITS
+from tests.failover import write_through_failover
+from tests.topologies import SentinelTopology
+
+
+def ha_settings(topology: SentinelTopology, **extra: Any) -> dict[str, Any]:
+    return {
+        "SENTINELS": topology.sentinels,
+        "SERVICE_NAME": topology.service_name,
+        **SAFE_LIMITS,
+        "MAX_CONNECTIONS": 8,
+        **extra,
+    }
+
+
+def our_connections(server: redis.Redis, alias: str) -> list[dict[str, Any]]:
+    prefix = f"django_redis_pool:{alias}:"
+    return [c for c in server.client_list() if str(c.get("name", "")).startswith(prefix)]
+
+
+def test_writes_go_to_the_master_and_replica_aliases_read_the_replica(
+    sentinel_topology: SentinelTopology, settings: Any
+) -> None:
+    settings.REDIS_POOL = {
+        "ha": ha_settings(sentinel_topology),
+        "ha-read": ha_settings(sentinel_topology, ROLE="replica"),
+    }
+    assert isinstance(get_pool("ha"), SentinelBlockingPool)
+    assert get_redis("ha").set("k", "v") is True
+    master = sentinel_topology.master_port()
+    (replica,) = sentinel_topology.replica_ports()
+    assert sentinel_topology.admin(master).get("k") == "v"
+    assert get_redis("ha").wait(1, 2000) == 1
+    assert get_redis("ha-read").get("k") == b"v"
+    assert get_redis("ha-read").connection_pool.get_connection().port == replica
+    name = f"django_redis_pool:ha:{local_host()}:{os.getpid()}"
+    assert [c["name"] for c in our_connections(sentinel_topology.admin(master), "ha")] == [name]
+    stats = get_stats("ha")
+    assert (stats["checkouts"], stats["connections_created"]) == (2, 1)
+
+
+def test_a_graceful_failover_moves_writes_within_the_second_and_loses_at_most_a_handful(
+    sentinel_topology: SentinelTopology, settings: Any
+) -> None:
+    settings.REDIS_POOL = {"ha": ha_settings(sentinel_topology)}
+    client = get_redis("ha")
+    old = sentinel_topology.master_address()
+    run = write_through_failover(client, sentinel_topology.failover, sentinel_topology.admin)
+    print(f"graceful failover: {run}")
+    assert run.new_master != old
+    assert run.acknowledged > 500
+    assert run.lost <= 5
+    assert run.gap_s < 30
+    # No pooled connection still points at the old master.
+    pool = get_pool("ha")
+    for connection in [*pool._available_connections, *pool._in_use_connections]:
+        assert connection._sock is None or (connection.host, connection.port) == run.new_master
+    assert our_connections(sentinel_topology.admin(old[1]), "ha") == []
+
+
+def test_writes_resume_on_the_new_master_after_the_master_is_killed(
+    sentinel_topology: SentinelTopology, settings: Any
+) -> None:
+    settings.REDIS_POOL = {"ha": ha_settings(sentinel_topology)}
+    old = sentinel_topology.master_address()
+
+    def kill() -> tuple[str, int]:
+        sentinel_topology.kill_master()
+        return sentinel_topology.wait_for_master_change(old, timeout=30)
+
+    run = write_through_failover(get_redis("ha"), kill, sentinel_topology.admin, settle_s=2.0)
+    print(f"killed master: {run}")
+    assert run.new_master != old
+    assert run.gap_s < 30
+    # The last writes landed on the new master: writes resumed there without a restart.
+    assert get_redis("ha").set("after", "kill") is True
+    assert sentinel_topology.admin(run.new_master[1]).get("after") == "kill"
+
+
+class FakePool:
+    service_name = "mymaster"
+
+    def __init__(self) -> None:
+        self.announced: list[Any] = []
+
+    def announce(self, address: Any) -> None:
+        self.announced.append(address)
+
+
+def test_the_watcher_follows_promotions_switches_and_aborts_of_its_service_only() -> None:
+    pool = FakePool()
+    watcher = FailoverWatcher(pool, [], {})  # type: ignore[arg-type]
+    watcher.handle(
+        "+failover-state-send-slaveof-noone",
+        "slave 127.0.0.1:7002 127.0.0.1 7002 @ mymaster 127.0.0.1 7001",
+    )
+    watcher.handle("+switch-master", "mymaster 127.0.0.1 7001 127.0.0.1 7002")
+    watcher.handle("+switch-master", "other 127.0.0.1 7001 127.0.0.1 7003")
+    watcher.handle("-failover-abort-not-elected", "master mymaster 127.0.0.1 7001")
+    watcher.handle("+failover-state-send-slaveof-noone", "slave x 10.0.0.1 7009 @ other 127.0.0.1 7001")
+    assert pool.announced == [("127.0.0.1", 7002), ("127.0.0.1", 7002), None]
+
+
+def test_the_watcher_stops_with_the_pool(sentinel_topology: SentinelTopology, settings: Any) -> None:
+    settings.REDIS_POOL = {"ha": ha_settings(sentinel_topology)}
+    watcher = get_pool("ha")._watcher
+    assert watcher is not None and all(t.is_alive() for t in watcher._threads)
+    settings.REDIS_POOL = {"default": {"URL": "fakeredis://"}}  # closes the Sentinel pool
+    deadline = time.monotonic() + 5
+    while any(t.is_alive() for t in watcher._threads) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [t.is_alive() for t in watcher._threads] == [False, False, False]
+
+
+def test_sentinel_passwords_never_show(sentinel_topology: SentinelTopology, settings: Any) -> None:
+    settings.REDIS_POOL = {
+        "ha": ha_settings(
+            sentinel_topology, URL="redis://:data-Secret-77@/0", SENTINEL_OPTIONS={"password": "sent-Secret-88"}
+        )
+    }
+    text = f"{get_pool('ha')!r} {get_stats('ha')!r}"
+    with pytest.raises(redis.RedisError) as info:
+        get_redis("ha").ping()  # the test servers have no password: AUTH fails
+    text += f" {info.value!s} {info.value!r}"
+    assert "data-Secret-77" not in text and "sent-Secret-88" not in text
