@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 import redis
 from redis.cluster import ClusterNode, RedisCluster
-from redis.exceptions import MovedError
 from redis.sentinel import Sentinel
 
 from tests.conftest import require_binaries
@@ -86,9 +85,11 @@ def test_migrated_slot_answers_moved_and_the_cluster_client_follows(
             assert redis_cluster.migrate_slot(slot, new_port) == old_port
             assert redis_cluster.owner_of(slot) == new_port
             assert redis_cluster.admin(new_port).dbsize() >= len(keys)
-            with pytest.raises(MovedError) as moved:
+            # redis-py 5.0 raises a plain ResponseError("MOVED <slot> <host:port>"), later versions its
+            # MovedError subclass, whose message leaves out the word MOVED.
+            moved = rf"^(MOVED )?{slot} 127\.0\.0\.1:{new_port}$"
+            with pytest.raises(redis.ResponseError, match=moved):
                 redis_cluster.admin(old_port).get(keys[0])
-            assert (moved.value.slot_id, moved.value.port) == (slot, new_port)
             # RedisCluster still routes to the old owner, gets MOVED and follows it.
             assert [client.get(key) for key in keys] == keys
             client.set(keys[0], "after")
