@@ -3,7 +3,7 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 import redis
@@ -13,6 +13,7 @@ from django.test import override_settings
 from django_redis_pool import registry
 from django_redis_pool.apps import rebuild_on_setting_change
 from tests.redis_server import INSTALL_HINT, RedisServer, redis_server_binary
+from tests.topologies import RedisClusterTopology, SentinelTopology, missing_binaries
 
 # redis-py < 5.3 requires a command name; 5.3+ deprecates passing one.
 _NEEDS_COMMAND_NAME = tuple(int(p) for p in redis.__version__.split(".")[:2]) < (5, 3)
@@ -39,14 +40,25 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 SAFE_LIMITS = {"SOCKET_TIMEOUT": 5, "SOCKET_CONNECT_TIMEOUT": 5, "POOL_TIMEOUT": 5}
 
 
+def skip_or_fail(message: str) -> NoReturn:
+    """Skip locally; under CI a missing prerequisite is a failure, not a skip."""
+    if os.environ.get("CI"):
+        pytest.fail(message + " Under CI this is a failure, not a skip.")
+    pytest.skip(message)
+
+
+def require_binaries(*names: str) -> None:
+    missing = missing_binaries(*names)
+    if missing:
+        names_missing = " and ".join(missing)
+        skip_or_fail(f"{names_missing} not on PATH, so the topology tests cannot run: {INSTALL_HINT}.")
+
+
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
     """A real redis-server on a free loopback port, for the whole session."""
     if redis_server_binary() is None:
-        message = f"{NO_SERVER}, so the real-Redis tests cannot run: {WHAT_TO_DO}"
-        if os.environ.get("CI"):
-            pytest.fail(message + " Under CI this is a failure, not a skip.")
-        pytest.skip(message)
+        skip_or_fail(f"{NO_SERVER}, so the real-Redis tests cannot run: {WHAT_TO_DO}")
     with RedisServer() as server:
         yield server
 
@@ -104,3 +116,45 @@ def without_redis_pool_setting() -> Iterator[None]:
     finally:
         override.disable()
         rebuild_on_setting_change(setting="REDIS_POOL")
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[RedisClusterTopology]:
+    """Three cluster masters sharing all 16384 slots, for the whole session.
+
+    Tests may move slots (``migrate_slot``) but must not assume any slot layout; flush with
+    ``redis_cluster.flushall()`` when a test needs empty nodes.
+    """
+    require_binaries("redis-server", "redis-cli")
+    with RedisClusterTopology() as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def _sentinel_topologies() -> Iterator[list[SentinelTopology]]:
+    """Holds the one Sentinel topology that tests share while none fails it over."""
+    require_binaries("redis-server")
+    current: list[SentinelTopology] = []
+    yield current
+    for topology in current:
+        topology.stop()
+
+
+@pytest.fixture
+def sentinel_topology(_sentinel_topologies: list[SentinelTopology]) -> Iterator[SentinelTopology]:
+    """One master, one replica and three sentinels, ready to fail over, with an empty database.
+
+    Shared between tests while it stays pristine; a test that fails it over (``failover()``,
+    ``kill_master()``, or anything it flags with ``topology.disturbed = True``) gets it replaced by a
+    fresh one for the next test (about 2 s).
+    """
+    if _sentinel_topologies and not (_sentinel_topologies[0].pristine() and _sentinel_topologies[0].ready()):
+        _sentinel_topologies.pop().stop()
+    if not _sentinel_topologies:
+        _sentinel_topologies.append(SentinelTopology().start())
+    topology = _sentinel_topologies[0]
+    topology.admin(topology.master_port()).flushall()
+    yield topology
+    if not topology.pristine():
+        _sentinel_topologies.clear()
+        topology.stop()

@@ -537,8 +537,8 @@ def test_a_cluster_alias_parses_into_its_kind() -> None:
     [
         (
             {"SENTINELS": SENTINELS},
-            "REDIS_POOL['a'] has 'SENTINELS' but no 'SERVICE_NAME': set it to the name the sentinels monitor, "
-            "e.g. 'SERVICE_NAME': 'mymaster'.",
+            "REDIS_POOL['a'] has 'SENTINELS' but no 'SERVICE_NAME': set it to the name the sentinels "
+            "monitor, e.g. 'SERVICE_NAME': 'mymaster'.",
         ),
         (
             {"SENTINELS": [], "SERVICE_NAME": "m"},

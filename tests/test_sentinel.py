@@ -129,7 +129,9 @@ def test_the_watcher_stops_with_the_pool(sentinel_topology: SentinelTopology, se
 def test_sentinel_passwords_never_show(sentinel_topology: SentinelTopology, settings: Any) -> None:
     settings.REDIS_POOL = {
         "ha": ha_settings(
-            sentinel_topology, URL="redis://:data-Secret-77@/0", SENTINEL_OPTIONS={"password": "sent-Secret-88"}
+            sentinel_topology,
+            URL="redis://:data-Secret-77@/0",
+            SENTINEL_OPTIONS={"password": "sent-Secret-88"},
         )
     }
     text = f"{get_pool('ha')!r} {get_stats('ha')!r}"
