@@ -25,7 +25,9 @@ def _places(settings: PoolSettings) -> dict[str, str]:
     url_where = f"{setting_path(settings.alias, 'URL')} ({{}} in {settings.safe_url!r})"
     places = {
         keyword: url_where.format(f"its {place}")
-        for keyword, place in check_url(setting_path(settings.alias, "URL"), settings.url).places.items()
+        for keyword, place in check_url(
+            setting_path(settings.alias, "URL"), settings.url, require_host=settings.sentinel is None
+        ).places.items()
     }
     for keyword in settings.kwargs:
         if keyword in KEY_OF_KEYWORD:

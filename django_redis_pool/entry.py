@@ -100,11 +100,14 @@ def pool_arguments(settings: PoolSettings) -> dict[str, Any]:
     return kwargs
 
 
-def effective_limits(settings: PoolSettings, pool: Pool, **probe_overrides: Any) -> Limits:
+def effective_limits(
+    settings: PoolSettings, pool: Pool, connection_class: Any = None, drop: tuple[str, ...] = ()
+) -> Limits:
     """Build (never connect) one connection the way the pool would: this reads the installed
-    redis-py's defaults and rejects bad OPTIONS before any request."""
-    connection_class = probe_overrides.pop("connection_class", pool.connection_class)
-    kwargs = {**pool.connection_kwargs, **probe_overrides}
+    redis-py's defaults and rejects bad OPTIONS before any request. ``connection_class`` and
+    ``drop`` stand in for connection classes that need the pool itself (Sentinel's)."""
+    connection_class = connection_class or pool.connection_class
+    kwargs = {k: v for k, v in pool.connection_kwargs.items() if k not in drop}
     try:
         probe = connection_class(**kwargs)
     except BUILD_ERRORS as exc:

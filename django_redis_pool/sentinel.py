@@ -62,10 +62,12 @@ class SentinelPoolMixin:
             return
         self._set_master_address(address)
         pool: Any = self
+        # Under the pool lock, as redis-py does: once released, an idle connection may be checked
+        # out by another thread, and closing it then would cut that thread's command short.
         with pool._lock:
-            stale = [c for c in pool._available_connections if (c.host, c.port) != address]
-        for connection in stale:
-            connection.disconnect()
+            for connection in pool._available_connections:
+                if (connection.host, connection.port) != address:
+                    connection.disconnect()
         logger.info("django_redis_pool: %r now uses master %s:%s", self, *address)
 
     def _master_address(self) -> Address | None:
@@ -234,7 +236,7 @@ def build(settings: PoolSettings) -> SentinelEntry:
     try:
         pool = pool_class(config.service_name, manager, is_master=not config.is_replica, ssl=ssl, **kwargs)
         limits = effective_limits(
-            settings, pool, connection_class=SSLConnection if ssl else Connection, connection_pool=None
+            settings, pool, SSLConnection if ssl else Connection, drop=("connection_pool",)
         )
     except BUILD_ERRORS as exc:
         raise setting_error(settings, exc) from None
