@@ -419,7 +419,9 @@ class Pool(redis.ConnectionPool):
         if now < self._next_leak_scan:
             return
         self._next_leak_scan = now + min(self.leak_warning / 2, 1.0)
-        for connection in self._in_use_connections:
+        # A copy: formatting a warning allocates, so the GC may run a finalizer (PubSub.__del__)
+        # that releases into the pool, reentrantly, changing the set under this loop.
+        for connection in list(self._in_use_connections):
             self._warn_if_held_too_long(connection, now, warnings, released=False)
 
     # -- observability ---------------------------------------------------------------------
