@@ -114,9 +114,7 @@ def checkout_cost(url: str) -> tuple[str, dict[str, float]]:
     """The pool's own overhead, no network: get_connection + release, ours vs redis-py's."""
     from django_redis_pool.pools import BlockingPool
 
-    ours = BlockingPool.from_url(
-        url, alias="bench", safe_url=url, max_connections=50, timeout=20
-    )
+    ours = BlockingPool.from_url(url, alias="bench", safe_url=url, max_connections=50, timeout=20)
     plain = redis.BlockingConnectionPool.from_url(url, max_connections=50, timeout=20)
     needs_name = tuple(int(p) for p in redis.__version__.split(".")[:2]) < (5, 3)
 
@@ -286,9 +284,7 @@ def threads_section(url: str, admin: redis.Redis, total_ops: int = 16_000) -> tu
             "redis-py ConnectionPool (unbounded)",
         ):
             if name.startswith("this app"):
-                pool: Any = BlockingPool.from_url(
-                    url, alias="t", safe_url=url, max_connections=8, timeout=20
-                )
+                pool: Any = BlockingPool.from_url(url, alias="t", safe_url=url, max_connections=8, timeout=20)
             elif name.startswith("redis-py Blocking"):
                 pool = redis.BlockingConnectionPool.from_url(url, max_connections=8, timeout=20)
             else:
@@ -339,9 +335,7 @@ def growth_section(
 
     rows, raw = [], {"pooled": {}, "per-request": {}}
     for threads in (1, 4, 16, 64):
-        pool = BlockingPool.from_url(
-            url, alias="g", safe_url=url, max_connections=16, timeout=20
-        )
+        pool = BlockingPool.from_url(url, alias="g", safe_url=url, max_connections=16, timeout=20)
         pooled = redis.Redis(connection_pool=pool)
         for pattern in ("pooled", "per-request"):
             before, tw_before = server_counter(admin), time_wait_sockets(port)
