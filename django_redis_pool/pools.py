@@ -54,6 +54,18 @@ except ImportError:  # pragma: no cover - redis-py 5.0
     AfterConnectionReleasedEvent = None  # type: ignore[assignment,misc]
 
 
+def _base_reset_replaces_the_lock() -> bool:
+    """Whether redis-py's own ``reset()`` installs a new ``_lock`` (redis-py 5.0: a plain Lock)."""
+    probe = redis.ConnectionPool.__new__(redis.ConnectionPool)
+    redis.ConnectionPool.reset(probe)
+    return "_lock" in vars(probe)
+
+
+# A plain Lock deadlocks when the GC runs a finalizer under it that releases into the pool
+# (PubSub.__del__, Pipeline.__del__: redis-py issues 2883, 3081, 3289); the pool keeps its RLock.
+_BASE_RESET_REPLACES_LOCK = _base_reset_replaces_the_lock()
+
+
 class _Waiter:
     """One caller waiting for a connection: blocks on ``lock`` until a release hands one over."""
 
@@ -125,7 +137,14 @@ class Pool(redis.ConnectionPool):
         self._closed_for_idle = 0
         self._leak_warnings = 0
         self._next_leak_scan = 0.0
-        super().reset()  # sets self.pid last, as redis-py requires
+        if _BASE_RESET_REPLACES_LOCK:
+            # redis-py 5.0's reset() is these lines and `self._lock = threading.Lock()`.
+            self._created_connections = 0
+            self._available_connections = []
+            self._in_use_connections = set()
+            self.pid = _getpid()  # last, as redis-py requires
+        else:
+            super().reset()  # sets self.pid last, as redis-py requires
 
     def make_connection(self) -> Any:
         connection = super().make_connection()
@@ -261,9 +280,24 @@ class Pool(redis.ConnectionPool):
 
     # -- release ---------------------------------------------------------------------------
 
-    def release(self, connection: Any) -> None:
+    def release(self, connection: Any, _dispatch: bool = True) -> None:
         if self.pid != _getpid():
             self._checkpid()
+        dispatcher = self._release_dispatcher
+        if (
+            dispatcher is not None
+            and _dispatch
+            and connection.pid == self.pid
+            and connection in self._in_use_connections
+        ):
+            # redis-py re-authenticates a released connection through this event (AUTH, then its
+            # reply, on the connection): do it while the caller still owns the connection, before
+            # a waiter or the idle stack can have it. redis-py's own pool does it under its lock.
+            try:
+                dispatcher.dispatch(AfterConnectionReleasedEvent(connection))  # type: ignore[no-untyped-call]
+            except BaseException:
+                self.release(connection, _dispatch=False)
+                raise
         pending = None
         with self._lock:
             try:
@@ -288,15 +322,13 @@ class Pool(redis.ConnectionPool):
                 self._available_connections.append(connection)
         if pending is not None:
             _after_lock(*pending)
-        dispatcher = self._release_dispatcher
-        if dispatcher is not None:
-            dispatcher.dispatch(AfterConnectionReleasedEvent(connection))  # type: ignore[no-untyped-call]
 
     def _put_back(self, connection: Any) -> None:
         """Return a connection that is no longer in use (pool lock held)."""
         if self._waiters:
             self._hand_over(connection)
         else:
+            connection._drp_released_at = _monotonic()  # so MAX_IDLE can reap it in turn
             self._available_connections.append(connection)
 
     def _hand_over(self, connection: Any) -> None:
@@ -315,9 +347,15 @@ class Pool(redis.ConnectionPool):
             connection._drp_checkout = None
             self._scan_for_leaks(now, warnings)
         if self._expired(connection, now):
+            # Retire it here: its socket is closed after the lock, so no waiter and no later
+            # checkout may get this connection (it would be closed under its new owner). A
+            # waiter gets a new, unconnected one in its slot instead.
             to_close.append(connection)
             self._closed_for_age += 1
-        if self._waiters:
+            self._created_connections -= 1
+            if self._waiters:
+                self._hand_over(self.make_connection())
+        elif self._waiters:
             self._hand_over(connection)
         else:
             connection._drp_released_at = now
@@ -384,7 +422,9 @@ class Pool(redis.ConnectionPool):
         if now < self._next_leak_scan:
             return
         self._next_leak_scan = now + min(self.leak_warning / 2, 1.0)
-        for connection in self._in_use_connections:
+        # A copy: formatting a warning allocates, so the GC may run a finalizer (PubSub.__del__)
+        # that releases into the pool, reentrantly, changing the set under this loop.
+        for connection in list(self._in_use_connections):
             self._warn_if_held_too_long(connection, now, warnings, released=False)
 
     # -- observability ---------------------------------------------------------------------
@@ -414,7 +454,9 @@ class Pool(redis.ConnectionPool):
             }
         with self._stats_lock:
             established = self._established
-        taken = [c._drp_checkout[0] for c in in_use if getattr(c, "_drp_checkout", None) is not None]
+        # Read once: a release in another thread sets _drp_checkout to None at any moment.
+        checkouts = [getattr(c, "_drp_checkout", None) for c in in_use]
+        taken = [checkout[0] for checkout in checkouts if checkout is not None]
         return {
             "max_connections": self.max_connections,
             "in_use": len(in_use),
