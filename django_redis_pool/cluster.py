@@ -77,7 +77,10 @@ class ClusterEntry(PoolEntry):
         retry = kwargs.pop("retry", None)  # RedisCluster retries at its level, not per node
         return RedisCluster(
             url=settings.url,
-            startup_nodes=[ClusterNode(host, port) for host, port in settings.cluster.startup_nodes],
+            startup_nodes=[
+                ClusterNode(host, port)  # type: ignore[no-untyped-call]
+                for host, port in settings.cluster.startup_nodes
+            ],
             connection_pool_class=self.pool_class,
             **({"retry": retry} if retry is not None else {}),
             **kwargs,

@@ -47,7 +47,8 @@ class SentinelPoolMixin:
 
     def get_master_address(self) -> Address:
         announced = self._announced_master
-        discovered: Address = tuple(self.sentinel_manager.discover_master(self.service_name))  # type: ignore[assignment]
+        found = self.sentinel_manager.discover_master(self.service_name)  # type: ignore[no-untyped-call]
+        discovered: Address = (found[0], int(found[1]))
         if announced is not None:
             if discovered == announced:
                 self._announced_master = None  # the sentinels have caught up
@@ -72,14 +73,15 @@ class SentinelPoolMixin:
 
     def _master_address(self) -> Address | None:
         proxy = getattr(self, "proxy", None)  # redis-py >= 5.1 keeps it on a proxy
-        return proxy.master_address if proxy is not None else getattr(self, "master_address", None)  # type: ignore[no-any-return]
+        address = proxy.master_address if proxy is not None else getattr(self, "master_address", None)
+        return None if address is None else (address[0], int(address[1]))
 
     def _set_master_address(self, address: Address) -> None:
         proxy = getattr(self, "proxy", None)
         if proxy is not None:
             proxy.master_address = address
         else:
-            self.master_address = address  # type: ignore[misc]
+            self.master_address = address
 
     def reset(self) -> None:
         super().reset()  # type: ignore[misc]
@@ -101,19 +103,19 @@ def _install_proxy_hook(pool: Any) -> None:
         proxy.get_master_address = pool.get_master_address
 
 
-class SentinelBlockingPool(SentinelPoolMixin, SentinelConnectionPool, BlockingPool):  # type: ignore[misc]
+class SentinelBlockingPool(SentinelPoolMixin, SentinelConnectionPool, BlockingPool):
     """A Sentinel-managed, fair, blocking pool."""
 
     def __init__(self, service_name: str, sentinel_manager: Sentinel, **kwargs: Any) -> None:
-        super().__init__(service_name, sentinel_manager, **kwargs)
+        super().__init__(service_name, sentinel_manager, **kwargs)  # type: ignore[no-untyped-call]
         _install_proxy_hook(self)
 
 
-class SentinelNonBlockingPool(SentinelPoolMixin, SentinelConnectionPool, NonBlockingPool):  # type: ignore[misc]
+class SentinelNonBlockingPool(SentinelPoolMixin, SentinelConnectionPool, NonBlockingPool):
     """A Sentinel-managed pool that raises at once when full."""
 
     def __init__(self, service_name: str, sentinel_manager: Sentinel, **kwargs: Any) -> None:
-        super().__init__(service_name, sentinel_manager, **kwargs)
+        super().__init__(service_name, sentinel_manager, **kwargs)  # type: ignore[no-untyped-call]
         _install_proxy_hook(self)
 
 
@@ -160,7 +162,7 @@ class FailoverWatcher:
         backoff = 0.1
         while not self._stop.is_set():
             client = redis.Redis(host=address[0], port=address[1], **self.sentinel_kwargs)
-            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            pubsub = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
             try:
                 pubsub.subscribe(PROMOTING, SWITCHED)
                 pubsub.psubscribe(ABORTED)
