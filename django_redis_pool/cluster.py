@@ -57,10 +57,21 @@ def node_pool_class(settings: PoolSettings) -> type[Pool]:
 class ClusterEntry(PoolEntry):
     """A Cluster alias: a ``RedisCluster`` built on first use, a pool per node."""
 
-    def __init__(self, settings: PoolSettings, limits: Any, pool_class: type[Pool]) -> None:
+    def __init__(self, settings: PoolSettings, limits: Any, pool_class: type[Pool], probe: Pool) -> None:
         super().__init__(settings, limits, None, None)  # type: ignore[arg-type]
         self.pool_class = pool_class
+        self.probe = probe  # a node pool built from the URL, never connected: for its arguments
         self._lock = threading.Lock()
+
+    @property
+    def pool_class_name(self) -> str:
+        return self.pool_class.__name__
+
+    def connection_arguments(self) -> tuple[Any, dict[str, Any]]:
+        kwargs = dict(self.probe.connection_kwargs)
+        kwargs.pop("host", None)
+        kwargs.pop("port", None)
+        return self.probe.connection_class, kwargs
 
     @property
     def client(self) -> RedisCluster:
@@ -123,17 +134,11 @@ class ClusterEntry(PoolEntry):
 def build(settings: PoolSettings) -> ClusterEntry:
     """Validate a Cluster alias's pool arguments (no connection); the client comes on first use."""
     pool_class = node_pool_class(settings)
-    kwargs = {k: v for k, v in pool_arguments(settings).items() if k not in ("alias", "safe_url")}
+    kwargs = dict(settings.kwargs)
+    kwargs.pop("retry", None)  # redis-py gives node connections no retries: the cluster client retries
     try:
-        probe = pool_class.from_url(
-            settings.url,
-            **{
-                k: v
-                for k, v in kwargs.items()
-                if k not in ("client_name_prefix", "max_lifetime", "max_idle", "leak_warning")
-            },
-        )
+        probe = pool_class.from_url(settings.url, **kwargs)
         limits = effective_limits(settings, probe)
     except BUILD_ERRORS as exc:
         raise setting_error(settings, exc) from None
-    return ClusterEntry(settings, limits, pool_class)
+    return ClusterEntry(settings, limits, pool_class, probe)

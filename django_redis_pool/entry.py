@@ -50,6 +50,15 @@ class PoolEntry:
         """The process-wide client: ``redis.Redis``, or ``redis.cluster.RedisCluster``."""
         return self._client
 
+    @property
+    def pool_class_name(self) -> str:
+        return type(self.pool).__name__
+
+    def connection_arguments(self) -> tuple[Any, dict[str, Any]]:
+        """(connection class, keyword arguments) to open one connection of this alias's kind by hand,
+        as ``redis_pool_status`` does; host and port are the caller's for the distributed kinds."""
+        return self.pool.connection_class, dict(self.pool.connection_kwargs)
+
     def node_pools(self) -> dict[str, Pool]:
         """Every pool of this alias, by the server it connects to ("" when that is not fixed)."""
         return {"": self.pool}

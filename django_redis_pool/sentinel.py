@@ -199,6 +199,15 @@ def _text(value: Any) -> str:
 class SentinelEntry(PoolEntry):
     """A Sentinel-managed alias: one pool that follows the service's master (or its replicas)."""
 
+    def connection_arguments(self) -> tuple[Any, dict[str, Any]]:
+        kwargs = dict(self.pool.connection_kwargs)
+        kwargs.pop("connection_pool", None)
+        ssl = issubclass(self.pool.connection_class, SSLConnection)
+        return (SSLConnection if ssl else Connection), kwargs
+
+    def sentinel_arguments(self) -> dict[str, Any]:
+        return _sentinel_arguments(self.settings)
+
     def close(self) -> None:
         watcher = getattr(self.pool, "_watcher", None)
         if watcher is not None:

@@ -51,30 +51,141 @@ def limits_report(entry: PoolEntry) -> dict[str, Any]:
 
 
 def pool_report(entry: PoolEntry, server: bool, timeout: float) -> dict[str, Any]:
-    return {
+    report: dict[str, Any] = {
+        "kind": entry.kind,
         "url": entry.settings.safe_url,
-        "pool_class": type(entry.pool).__name__,
+        "pool_class": entry.pool_class_name,
         "client_name_prefix": entry.settings.client_name,
         "limits": limits_report(entry),
-        "stats": entry.pool.stats(),
-        "server": server_report(entry, timeout) if server else None,
+        "stats": entry.stats(),
+        "server": None,
+        "sentinel": None,
+        "nodes": None,
     }
+    if not server:
+        return report
+    if entry.kind == "sentinel":
+        report["sentinel"] = sentinel_report(entry, timeout)
+        target = report["sentinel"]["target"]
+        if target is None:
+            report["server"] = {"reachable": False, "error": report["sentinel"]["error"]}
+        else:
+            report["server"] = server_report(entry, timeout, address=_address(target))
+    elif entry.kind == "cluster":
+        report["nodes"] = cluster_report(entry, timeout)
+    else:
+        report["server"] = server_report(entry, timeout)
+    return report
 
 
-def _status_client(entry: PoolEntry, timeout: float) -> redis.Redis:
+def unreachable(report: dict[str, Any]) -> bool:
+    """Whether a server of one alias's report could not be reached."""
+    servers = [report["server"]] + [node["server"] for node in report["nodes"] or []]
+    return any(server is not None and not server["reachable"] for server in servers)
+
+
+def _status_client(entry: PoolEntry, timeout: float, address: tuple[str, int] | None = None) -> redis.Redis:
     # One connection of its own, with bounded timeouts (a readiness probe must not hang
     # on a dead host even where the pool has none) and no client name, so that it does
     # not count as a pooled connection in the listing it reads.
-    kwargs = dict(entry.pool.connection_kwargs)
+    connection_class, kwargs = entry.connection_arguments()
     kwargs.pop("client_name", None)
+    if address is not None:
+        kwargs.update(host=address[0], port=address[1])
     kwargs.update(socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=True)
-    pool = redis.ConnectionPool(connection_class=entry.pool.connection_class, max_connections=1, **kwargs)
+    pool = redis.ConnectionPool(connection_class=connection_class, max_connections=1, **kwargs)
     return redis.Redis(connection_pool=pool)
 
 
-def server_report(entry: PoolEntry, timeout: float) -> dict[str, Any]:
+def _address(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    return host, int(port)
+
+
+def sentinel_report(entry: Any, timeout: float) -> dict[str, Any]:
+    """What each sentinel says of the service (its master, its replicas), and which server to check."""
+    config = entry.settings.sentinel
     secrets = entry.settings.secret_values()
-    client = _status_client(entry, timeout)
+    kwargs = {**entry.sentinel_arguments(), "socket_timeout": timeout, "socket_connect_timeout": timeout}
+    sentinels: list[dict[str, Any]] = []
+    masters: list[str] = []
+    replicas: set[tuple[str, str]] = set()
+    errors: list[str] = []
+    for host, port in config.sentinels:
+        row: dict[str, Any] = {"address": f"{host}:{port}", "reachable": False, "master": None, "error": None}
+        client = redis.Redis(host=host, port=port, decode_responses=True, **kwargs)
+        try:
+            state: Any = client.sentinel_master(config.service_name)
+            row.update(reachable=True, master=f"{state['ip']}:{state['port']}")
+            masters.append(row["master"])
+            for replica in client.sentinel_slaves(config.service_name):
+                flags = replica.get("flags", "")
+                flags = ",".join(sorted(flags)) if isinstance(flags, list | set | tuple) else str(flags)
+                replicas.add((f"{replica['ip']}:{replica['port']}", flags))
+        except (RedisError, OSError, KeyError) as exc:
+            row["error"] = redact_text(f"{type(exc).__name__}: {exc}", secrets)
+            errors.append(row["error"])
+        finally:
+            client.close()
+        sentinels.append(row)
+    master = max(sorted(set(masters)), key=masters.count) if masters else None
+    live = sorted(address for address, flags in replicas if "down" not in flags)
+    target = (live[0] if live else master) if config.is_replica else master
+    return {
+        "service_name": config.service_name,
+        "role": config.role,
+        "master": master,
+        "agreeing_sentinels": masters.count(master) if master else 0,
+        "replicas": [{"address": address, "flags": flags} for address, flags in sorted(replicas)],
+        "sentinels": sentinels,
+        "target": target,
+        "error": None if masters else "no sentinel answered: " + "; ".join(errors),
+    }
+
+
+def _slot_ranges(slots: list[int]) -> str:
+    ranges: list[str] = []
+    start: int | None = None
+    for slot, following in zip(slots, [*slots[1:], None], strict=True):
+        start = slot if start is None else start
+        if following != slot + 1:
+            ranges.append(f"{start}-{slot}" if start != slot else str(slot))
+            start = None
+    return ",".join(ranges)
+
+
+def cluster_report(entry: Any, timeout: float) -> list[dict[str, Any]]:
+    """Every node of the cluster: role, slot ranges, this process's pool stats, and its server."""
+    secrets = entry.settings.secret_values()
+    try:
+        client = entry.client  # the alias's own RedisCluster: built (and connected) on first use
+    except (RedisError, OSError) as exc:
+        error = redact_text(f"{type(exc).__name__}: {exc}", secrets)
+        server = {"reachable": False, "error": error}
+        return [{"node": entry.settings.safe_url, "role": None, "slots": "", "stats": None, "server": server}]
+    owners: dict[str, list[int]] = {}
+    for slot, nodes in client.nodes_manager.slots_cache.items():
+        if nodes:
+            owners.setdefault(nodes[0].name, []).append(slot)
+    pools = entry.node_pools()
+    rows = []
+    for node in sorted(client.get_nodes(), key=lambda n: n.name):
+        pool = pools.get(node.name)
+        rows.append(
+            {
+                "node": node.name,
+                "role": node.server_type,
+                "slots": _slot_ranges(sorted(owners.get(node.name, []))),
+                "stats": pool.stats() if pool is not None else None,
+                "server": server_report(entry, timeout, address=(node.host, int(node.port))),
+            }
+        )
+    return rows
+
+
+def server_report(entry: PoolEntry, timeout: float, address: tuple[str, int] | None = None) -> dict[str, Any]:
+    secrets = entry.settings.secret_values()
+    client = _status_client(entry, timeout, address)
     try:
         started = time.perf_counter()
         client.ping()

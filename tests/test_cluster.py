@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+from io import StringIO
 from typing import Any
 
 import pytest
 import redis
+from django.core.management import call_command
 from redis.cluster import RedisCluster
 
 from django_redis_pool import get_pool, get_redis, get_stats, registry
@@ -88,3 +91,29 @@ def test_a_cluster_alias_refuses_a_database(settings: Any) -> None:
     settings.REDIS_POOL = {"shards": {"CLUSTER": True, "URL": "redis://127.0.0.1:7000/1"}}
     with pytest.raises(Exception, match=r"selects database '1', but a Redis Cluster has only database 0"):
         get_redis("shards")
+
+
+def test_status_shows_every_node_with_its_role_slots_and_pool(shards: RedisClusterTopology) -> None:
+    client = get_redis("shards")
+    for i in range(30):
+        client.set(f"st:{i}", i)
+    out = StringIO()
+    call_command("redis_pool_status", "--format", "json", stdout=out)
+    pool = json.loads(out.getvalue())["pools"]["shards"]
+    assert (pool["kind"], pool["pool_class"], pool["server"]) == ("cluster", "ClusterBlockingPool", None)
+    nodes = pool["nodes"]
+    assert [n["node"] for n in nodes] == sorted(f"127.0.0.1:{port}" for port in shards.ports)
+    assert {n["role"] for n in nodes} == {"primary"}
+    covered = 0
+    for node in nodes:
+        for part in node["slots"].split(","):
+            first, _, last = part.partition("-")
+            covered += int(last or first) - int(first) + 1
+        assert node["server"]["reachable"] is True
+        assert node["stats"]["checkouts"] > 0
+        assert [p["pid"] for p in node["server"]["processes"]] == [os.getpid()]
+    assert covered == 16384
+    text = StringIO()
+    call_command("redis_pool_status", stdout=text)
+    assert "  cluster nodes: 3" in text.getvalue()
+    assert "    NODE" in text.getvalue() and "ROLE" in text.getvalue()

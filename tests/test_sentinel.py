@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
+from io import StringIO
 from typing import Any
 
 import pytest
 import redis
+from django.core.management import call_command
 
 from django_redis_pool import get_pool, get_redis, get_stats, registry
 from django_redis_pool.naming import local_host
@@ -143,3 +146,28 @@ def test_sentinel_passwords_never_show(
     entry = registry.get_entry("ha")
     text = f"{get_pool('ha')!r} {get_stats('ha')!r} {entry!r} {entry.settings!r} {caplog.text}"
     assert "data-Secret-77" not in text and "sent-Secret-88" not in text
+
+
+def test_status_shows_the_master_the_sentinels_report_and_the_replicas(
+    sentinel_topology: SentinelTopology, settings: Any
+) -> None:
+    settings.REDIS_POOL = {"ha": ha_settings(sentinel_topology)}
+    get_redis("ha").ping()
+    master = f"127.0.0.1:{sentinel_topology.master_port()}"
+    (replica,) = sentinel_topology.replica_ports()
+    out = StringIO()
+    call_command("redis_pool_status", "--format", "json", stdout=out)
+    pool = json.loads(out.getvalue())["pools"]["ha"]
+    assert (pool["kind"], pool["pool_class"], pool["nodes"]) == ("sentinel", "SentinelBlockingPool", None)
+    sentinel = pool["sentinel"]
+    assert (sentinel["master"], sentinel["agreeing_sentinels"], sentinel["target"]) == (master, 3, master)
+    assert [r["address"] for r in sentinel["replicas"]] == [f"127.0.0.1:{replica}"]
+    assert [s["reachable"] for s in sentinel["sentinels"]] == [True, True, True]
+    assert (pool["server"]["reachable"], pool["server"]["role"]) == (True, "master")
+    assert [p["pid"] for p in pool["server"]["processes"]] == [os.getpid()]
+    text = StringIO()
+    call_command("redis_pool_status", stdout=text)
+    assert f"  sentinels  service 'mymaster': master {master} (3 of 3 sentinels agree); replicas " in (
+        text.getvalue()
+    )
+    assert f"  checking the master, {master}:" in text.getvalue()

@@ -80,7 +80,18 @@ def test_text_table_shows_each_process(holders: dict[int, int]) -> None:
 
 def test_json_shape_is_stable(real_redis: RedisServer) -> None:
     pool = json.loads(run("--format", "json"))["pools"]["default"]
-    assert set(pool) == {"url", "pool_class", "client_name_prefix", "limits", "stats", "server"}
+    assert set(pool) == {
+        "kind",
+        "url",
+        "pool_class",
+        "client_name_prefix",
+        "limits",
+        "stats",
+        "server",
+        "sentinel",
+        "nodes",
+    }
+    assert (pool["kind"], pool["sentinel"], pool["nodes"]) == ("server", None, None)
     assert tuple(sorted(pool["stats"])) == tuple(sorted(STATS_KEYS))
     assert set(pool["server"]) == {
         "reachable",

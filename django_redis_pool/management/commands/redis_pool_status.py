@@ -11,7 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from django_redis_pool import registry
-from django_redis_pool.status import build_report
+from django_redis_pool.status import build_report, unreachable
 
 # A readiness probe that waits longer than this is not probing anything.
 MAX_TIMEOUT = 3600.0
@@ -99,11 +99,7 @@ class Command(BaseCommand):
             "json": self.render_json,
         }
         render[options["format"]](report)
-        down = [
-            alias
-            for alias, pool in report["pools"].items()
-            if pool["server"] and not pool["server"]["reachable"]
-        ]
+        down = [alias for alias, pool in report["pools"].items() if unreachable(pool)]
         if down:
             raise CommandError(f"Redis unreachable for {', '.join(map(repr, down))}.", returncode=1)
 
@@ -142,9 +138,51 @@ class Command(BaseCommand):
             )
             for line in self.more_stats(stats):
                 self.stdout.write(line)
+            if pool["sentinel"] is not None:
+                self.render_sentinel(pool["sentinel"])
             if pool["server"] is not None:
                 self.render_server(pool["server"])
+            if pool["nodes"] is not None:
+                self.render_nodes(pool["nodes"])
             self.stdout.write("")
+
+    def render_sentinel(self, sentinel: dict[str, Any]) -> None:
+        total = len(sentinel["sentinels"])
+        replicas = ", ".join(f"{r['address']} ({r['flags']})" for r in sentinel["replicas"]) or "none"
+        self.stdout.write(
+            f"  sentinels  service {sentinel['service_name']!r}: master {sentinel['master']} "
+            f"({sentinel['agreeing_sentinels']} of {total} sentinels agree); replicas {replicas}"
+        )
+        for row in sentinel["sentinels"]:
+            if not row["reachable"]:
+                self.stdout.write(
+                    f"    sentinel {row['address']} " + self.style.ERROR(f"UNREACHABLE: {row['error']}")
+                )
+        if sentinel["target"] is not None:
+            role = "a replica" if sentinel["role"] == "replica" else "the master"
+            self.stdout.write(f"  checking {role}, {sentinel['target']}:")
+
+    def render_nodes(self, nodes: list[dict[str, Any]]) -> None:
+        rows: list[tuple[Any, ...]] = [("NODE", "ROLE", "SLOTS", "IN_USE", "IDLE", "CHECKOUTS", "WAITS")]
+        for node in nodes:
+            stats = node["stats"] or {}
+            rows.append(
+                (
+                    node["node"],
+                    node["role"] or "?",
+                    node["slots"] or "-",
+                    stats.get("in_use", "-"),
+                    stats.get("idle", "-"),
+                    stats.get("checkouts", "-"),
+                    stats.get("waits", "-"),
+                )
+            )
+        self.stdout.write(f"  cluster nodes: {len(nodes)}")
+        for line in table(rows):
+            self.stdout.write("    " + line)
+        for node in nodes:
+            self.stdout.write(f"  node {node['node']}:")
+            self.render_server(node["server"])
 
     @staticmethod
     def more_stats(stats: dict[str, Any]) -> list[str]:
