@@ -27,6 +27,7 @@ ALL_IDS = (
     "django_redis_pool.W008",
     "django_redis_pool.W009",
     "django_redis_pool.W010",
+    "django_redis_pool.W011",
 )
 
 
@@ -53,6 +54,33 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     messages: list[CheckMessage] = []
     for entry in entries.values():
         messages.extend(_check_entry(entry))
+    messages.extend(_check_replica_aliases(list(entries.values())))
+    return messages
+
+
+def _check_replica_aliases(entries: list[PoolEntry]) -> list[CheckMessage]:
+    """A Sentinel replica alias with no master alias for the same service: nothing can write."""
+    masters = {
+        (e.settings.sentinel.service_name, frozenset(e.settings.sentinel.sentinels))
+        for e in entries
+        if e.settings.sentinel is not None and not e.settings.sentinel.is_replica
+    }
+    messages: list[CheckMessage] = []
+    for entry in entries:
+        config = entry.settings.sentinel
+        if config is None or not config.is_replica:
+            continue
+        if (config.service_name, frozenset(config.sentinels)) not in masters:
+            where = setting_path(entry.settings.alias)
+            messages.append(
+                Warning(
+                    f"{where} reads from the replicas of {config.service_name!r}, and no alias writes to its "
+                    "master: replicas refuse writes, and their reads may lag behind the master's.",
+                    hint=f"Add an alias with the same 'SENTINELS' and 'SERVICE_NAME' and no 'ROLE' for "
+                    f"writes, or remove 'ROLE': 'replica' from {where}.",
+                    id="django_redis_pool.W011",
+                )
+            )
     return messages
 
 

@@ -306,3 +306,25 @@ def test_deploy_checks_run_only_with_deploy(settings: Any) -> None:
     with pytest.raises(SystemCheckError) as info:
         call_command("check", "--deploy", "--fail-level", "WARNING", stdout=StringIO(), stderr=StringIO())
     assert "django_redis_pool.W007" in str(info.value)
+
+
+SENTINELS = [("127.0.0.1", 26379)]
+
+
+def test_w011_a_replica_alias_with_nothing_to_write(settings: Any) -> None:
+    replica = {"SENTINELS": SENTINELS, "SERVICE_NAME": "mymaster", "ROLE": "replica", **SAFE}
+    settings.REDIS_POOL = {"reads": replica}
+    assert check_settings() == [
+        Warning(
+            "REDIS_POOL['reads'] reads from the replicas of 'mymaster', and no alias writes to its master: "
+            "replicas refuse writes, and their reads may lag behind the master's.",
+            hint="Add an alias with the same 'SENTINELS' and 'SERVICE_NAME' and no 'ROLE' for writes, or "
+            "remove 'ROLE': 'replica' from REDIS_POOL['reads'].",
+            id="django_redis_pool.W011",
+        )
+    ]
+    master = {k: v for k, v in replica.items() if k != "ROLE"}
+    settings.REDIS_POOL = {"reads": replica, "writes": master}
+    assert check_settings() == []
+    settings.REDIS_POOL = {"reads": replica, "writes": {**master, "SERVICE_NAME": "other"}}
+    assert ids(check_settings()) == ["django_redis_pool.W011"]
