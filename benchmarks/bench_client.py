@@ -76,9 +76,10 @@ def instruction_counts(url: str, n: int = 2000) -> tuple[str, dict[str, float]]:
     if shutil.which("valgrind") is None:
         return "valgrind is not installed (`apt-get install valgrind`): section skipped.", {}
     script = Path(__file__).with_name("instructions.py")
+    contenders = ("ours", "ours-client", "plain", "plain-nonblocking")
     totals: dict[tuple[str, int], int] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for which in ("ours", "ours-client", "plain"):
+        for which in contenders:
             for count in (0, n):
                 out = Path(tmp) / f"{which}.{count}"
                 subprocess.run(
@@ -98,25 +99,36 @@ def instruction_counts(url: str, n: int = 2000) -> tuple[str, dict[str, float]]:
                 )
                 match = re.search(r"^summary: (\d+)", out.read_text(), re.MULTILINE)
                 totals[(which, count)] = int(match.group(1)) if match else 0
-    per_get = {
-        which: (totals[(which, n)] - totals[(which, 0)]) / n for which in ("ours", "ours-client", "plain")
-    }
+    per_get = {which: (totals[(which, n)] - totals[(which, 0)]) / n for which in contenders}
     names = {
         "ours": "get_redis().get()",
         "ours-client": "client = get_redis() once, then client.get()",
         "plain": "module-level redis.Redis on an identical redis-py BlockingConnectionPool",
+        "plain-nonblocking": "module-level redis.Redis on redis-py's non-blocking ConnectionPool",
     }
-    rows = [[names[k], f"{v:,.0f}", f"{v / per_get['plain']:.4f}"] for k, v in per_get.items()]
-    return table(["contender", "instructions per GET", "vs plain"], rows), per_get
+    rows = [
+        [
+            names[k],
+            f"{v:,.0f}",
+            f"{v / per_get['plain']:.4f}",
+            f"{v / per_get['plain-nonblocking']:.4f}",
+        ]
+        for k, v in per_get.items()
+    ]
+    headers = [
+        "contender",
+        "instructions per GET",
+        "vs plain client, BlockingConnectionPool",
+        "vs plain client, ConnectionPool",
+    ]
+    return table(headers, rows), per_get
 
 
 def checkout_cost(url: str) -> tuple[str, dict[str, float]]:
     """The pool's own overhead, no network: get_connection + release, ours vs redis-py's."""
     from django_redis_pool.pools import BlockingPool
 
-    ours = BlockingPool.from_url(
-        url, alias="bench", safe_url=url, max_connections=50, timeout=20
-    )
+    ours = BlockingPool.from_url(url, alias="bench", safe_url=url, max_connections=50, timeout=20)
     plain = redis.BlockingConnectionPool.from_url(url, max_connections=50, timeout=20)
     needs_name = tuple(int(p) for p in redis.__version__.split(".")[:2]) < (5, 3)
 
@@ -286,9 +298,7 @@ def threads_section(url: str, admin: redis.Redis, total_ops: int = 16_000) -> tu
             "redis-py ConnectionPool (unbounded)",
         ):
             if name.startswith("this app"):
-                pool: Any = BlockingPool.from_url(
-                    url, alias="t", safe_url=url, max_connections=8, timeout=20
-                )
+                pool: Any = BlockingPool.from_url(url, alias="t", safe_url=url, max_connections=8, timeout=20)
             elif name.startswith("redis-py Blocking"):
                 pool = redis.BlockingConnectionPool.from_url(url, max_connections=8, timeout=20)
             else:
@@ -339,9 +349,7 @@ def growth_section(
 
     rows, raw = [], {"pooled": {}, "per-request": {}}
     for threads in (1, 4, 16, 64):
-        pool = BlockingPool.from_url(
-            url, alias="g", safe_url=url, max_connections=16, timeout=20
-        )
+        pool = BlockingPool.from_url(url, alias="g", safe_url=url, max_connections=16, timeout=20)
         pooled = redis.Redis(connection_pool=pool)
         for pattern in ("pooled", "per-request"):
             before, tw_before = server_counter(admin), time_wait_sockets(port)

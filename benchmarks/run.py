@@ -121,6 +121,7 @@ def main() -> None:
     with RedisServer() as server:
         setup_django(server.url)
         import bench_client as bc
+        import bench_fairness
         import bench_http
 
         admin = server.admin()
@@ -175,10 +176,33 @@ def main() -> None:
 
         text, threads = bc.threads_section(server.url, admin, total_ops=16_000 // scale)
         section("3. Threads on MAX_CONNECTIONS 8", text)
+        fair_seconds = 0.5 if args.quick else 5.0
+        text, fairness = bench_fairness.fairness_section(server.url, admin, seconds=fair_seconds, rounds=2)
+        section(
+            "6. Fairness: 8, 32 and 64 threads on 8 connections, for a fixed time",
+            text,
+            f"Each thread GETs in a loop for {fair_seconds:g} s; two rounds per contender, in the "
+            "order A B C then C B A. GET/s counts the calls that ended by the deadline; the latencies "
+            "include a call that started before it and ended after (a starved thread's only GET ends "
+            "when the others stop). The least-served thread and the GETs per thread are those of the "
+            "worse round. POOL_TIMEOUT (`timeout`) is 60 s for both blocking pools, so no wait is cut "
+            "short. Server connections: the delta of `total_connections_received` over a run.",
+        )
         text, http = bench_http.http_section(
             server.url, admin, reps=2 if args.quick else 3, seconds=1 if args.quick else 3
         )
         section("4. A Django view under gunicorn, driven by wrk", text)
+        text, oversubscribed = bench_http.oversubscribed_section(
+            server.url, admin, reps=2 if args.quick else 3, seconds=1 if args.quick else 3
+        )
+        section(
+            "4b. More threads than connections under gunicorn: this app's pool vs redis-py's",
+            text,
+            "Both views GET the same key through a blocking pool of 4 connections per worker with a "
+            "20 s pool timeout and 5 s socket timeouts: this app's `BlockingPool` via `get_redis()`, and "
+            "a module-level `redis.Redis` on redis-py's `BlockingConnectionPool(max_connections=4)` "
+            "(`benchsite/views.py`). The slowest request is wrk's maximum latency, the largest of the runs.",
+        )
         admin.close()
 
     ours, plain = single["get_redis().get()"], single["module-level redis.Redis, identical pool"]
@@ -192,9 +216,21 @@ def main() -> None:
     summary = ["## Targets, as ratios from this run", ""]
     if instructions:
         summary.append(
-            "- Instructions per GET, `get_redis().get()` / plain client on an identical pool: "
-            f"**{instructions['ours'] / instructions['plain']:.4f}** "
-            "(target <= 1.02; deterministic, section 1c)."
+            "- Instructions per GET, `get_redis().get()` / plain client on redis-py's "
+            f"`BlockingConnectionPool`: **{instructions['ours'] / instructions['plain']:.4f}** "
+            "(target <= 1.02; deterministic, section 1c); / plain client on redis-py's non-blocking "
+            f"`ConnectionPool`: **{instructions['ours'] / instructions['plain-nonblocking']:.4f}**."
+        )
+    summary += bench_fairness.ratio_lines(fairness)
+    if oversubscribed:
+        ours_o = oversubscribed["get_redis() (BlockingPool)"]
+        theirs_o = oversubscribed["redis-py BlockingConnectionPool(4), module-level client"]
+        summary.append(
+            f"- {bench_http.OVERSUBSCRIBED} under gunicorn, `get_redis()` view vs a client on redis-py's "
+            f"`BlockingConnectionPool(4)`: **{ours_o['rps'] / theirs_o['rps']:.2f}x** the requests/s "
+            f"({ours_o['rps']:,.0f} vs {theirs_o['rps']:,.0f}); p99 {ours_o['p99_ms']:.1f} ms vs "
+            f"{theirs_o['p99_ms']:.1f} ms; slowest request **{ours_o['max_ms'] / theirs_o['max_ms']:.2f}** "
+            f"of redis-py's ({ours_o['max_ms']:,.0f} ms vs {theirs_o['max_ms']:,.0f} ms; section 4b)."
         )
     paired_plain = paired["plain module-level client, identical BlockingConnectionPool"]
     summary.append(
