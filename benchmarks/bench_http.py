@@ -227,7 +227,7 @@ def oversubscribed_section(
         "p50 ms (median)",
         "p99 ms (median)",
         f"slowest request ms (of {reps} runs)",
-        "new server connections (warm pools)",
+        "server connections opened during the runs",
         "non-2xx",
     ]
     text = (

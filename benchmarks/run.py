@@ -77,13 +77,16 @@ def plot_growth(raw: dict[str, Any], path: Path) -> bool:
 
 READING = """## Reading the results
 
-- **Where the counting goes.** For the default blocking pool, checkouts and waits are counted inside the
-  queue that redis-py's `BlockingConnectionPool` takes as `queue_class`, and `release()` is not wrapped,
-  so per command the app adds one forwarding call (`get_connection`, to turn a failed checkout into
-  `PoolExhaustedError` or a `connection_errors` count) and one dict lookup (`get_redis()`). Section 1c
-  counts that as instructions, which move by less than 0.3% between runs; wall-clock ratios on this
-  2-core VM wander by 10-20% from round to round (see the interquartile ranges of 2a and the ranges
-  of 2 and 2b), so read them as "no difference measurable" rather than as a speed-up or a slow-down.
+- **Why this app's pool costs fewer instructions per GET than redis-py's.** `BlockingPool` and
+  `NonBlockingPool` subclass `redis.ConnectionPool` and replace only checkout and release: an uncontended
+  checkout takes the pool lock once, pops the LIFO list of idle connections and counts under that same
+  lock; release appends it back (or hands it to the longest waiter). redis-py's `BlockingConnectionPool`
+  goes through `queue.Queue` (a lock and two `Condition`s) on each checkout and release, and in redis-py 8
+  both of its pools also pass a `deprecated_args` wrapper and make four `record_connection_count` calls
+  per GET (two on checkout, two on release), each of which looks for a metrics collector and returns when
+  there is none. Section 1c counts this; instruction counts move by less than 0.3% between runs, while
+  wall-clock ratios on this 2-core VM wander by 10-20% from round to round (see the interquartile ranges
+  of 2a and the ranges of 2 and 2b), so read the wall-clock rows as "no slower" rather than as a speed-up.
 - **A new connection per call.** Profiled with cProfile (`per_request` view, 300 calls): most of the
   ~2 ms goes into redis-py 8 building the connection object, whose driver-info default reads the installed
   package's metadata (`importlib.metadata.version("redis")`) for every new connection, then into the TCP
@@ -93,12 +96,16 @@ READING = """## Reading the results
   ceiling / per-request; where the pooled view falls short of 4x the per-request view with sync workers,
   it is by that floor, not by the pool: the view function alone is 10x or more apart (168 µs vs 2,227 µs
   per call in-process in the profiling run).
-- **Threads beyond the pool.** With 32 threads on 8 connections the blocking pool is fair in the common
-  case (p99 close to the 8-thread run) but not in the tail: a thread woken by a release can find that a
-  thread which never waited took the connection first (queue.Queue does not hand over in order), so a few
-  callers wait far longer than the median ("slowest ms", and `wait_ms_max` in `get_stats()`). Size
-  `MAX_CONNECTIONS` to the threads of a process, and keep `POOL_TIMEOUT` as the bound on that tail. The
-  unbounded pool opens a connection per thread instead.
+- **Threads beyond the pool (sections 3, 6, 4b).** redis-py's `BlockingConnectionPool` does not hand a
+  released connection to a waiter: the thread that released it usually takes it back before a woken
+  waiter runs, so with 32 or 64 threads on 8 connections a few threads do most of the GETs and others
+  complete one GET in the whole run, which is then its slowest call. `BlockingPool` queues waiters and
+  gives a released connection straight to the longest waiter, so every thread is served about equally and
+  the slowest call is a queueing delay, not the length of the run. The price of fairness is the median:
+  every caller waits its turn (about threads / connections GET times), where redis-py's lucky threads
+  never wait; throughput is the same within this VM's noise. The unbounded `ConnectionPool` opens a
+  connection per thread instead (see "server connections opened"). Size `MAX_CONNECTIONS` to the threads
+  of a process where the server can take it, and keep `POOL_TIMEOUT` as the bound on a wait.
 - **django-redis and Django's RedisCache.** django-redis's `get_redis_connection()` hands out a client on
   a non-blocking `ConnectionPool`; Django's `RedisCache.get()` also pickles and prefixes keys, hence its
   larger cost on the same GET.
