@@ -40,11 +40,13 @@ def _to_ms(text: str) -> float:
 def parse_wrk(output: str) -> dict[str, float]:
     requests = re.search(r"(\d+) requests in", output)
     rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    p50 = re.search(r"50%\s+(\S+)", output)
-    p99 = re.search(r"99%\s+(\S+)", output)
+    # Anchored: an unanchored "50%" also matches the "+/- Stdev" column (e.g. "68.50%") and then
+    # reads the next word, "Req/Sec", as the percentile.
+    p50 = re.search(r"^\s*50%\s+(\S+)", output, re.MULTILINE)
+    p99 = re.search(r"^\s*99%\s+(\S+)", output, re.MULTILINE)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     # "Latency   avg   stdev   max   +/- stdev" in wrk's thread statistics
-    latency_max = re.search(r"Latency\s+\S+\s+\S+\s+(\S+)", output)
+    latency_max = re.search(r"^\s*Latency\s+\S+\s+\S+\s+(\S+)", output, re.MULTILINE)
     if not (requests and rps and p50 and p99):
         raise RuntimeError(f"could not read wrk's output:\n{output}")
     return {

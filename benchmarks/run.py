@@ -103,7 +103,9 @@ READING = """## Reading the results
   gives a released connection straight to the longest waiter, so every thread is served about equally and
   the slowest call is a queueing delay, not the length of the run. The price of fairness is the median:
   every caller waits its turn (about threads / connections GET times), where redis-py's lucky threads
-  never wait; throughput is the same within this VM's noise. The unbounded `ConnectionPool` opens a
+  never wait. Throughput is not what the hand-off costs, but single 5 s rounds on this shared VM swing
+  from about 0.6x to 1.6x of redis-py's (other processes load both cores), so compare several runs.
+  The unbounded `ConnectionPool` opens a
   connection per thread instead (see "server connections opened"). Size `MAX_CONNECTIONS` to the threads
   of a process where the server can take it, and keep `POOL_TIMEOUT` as the bound on a wait.
 - **django-redis and Django's RedisCache.** django-redis's `get_redis_connection()` hands out a client on
