@@ -1,6 +1,6 @@
 """Run N GETs through one contender, for instruction counting under callgrind.
 
-valgrind --tool=callgrind python benchmarks/instructions.py URL ours|plain N
+valgrind --tool=callgrind python benchmarks/instructions.py URL ours|ours-client|plain|plain-nonblocking N
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ def main(url: str, which: str, n: int) -> None:
     elif which == "ours-client":
         client = get_redis()
         get = lambda: client.get(KEY)  # noqa: E731
+    elif which == "plain-nonblocking":
+        plain = redis.Redis(connection_pool=redis.ConnectionPool.from_url(url, max_connections=50))
+        get = lambda: plain.get(KEY)  # noqa: E731
     else:
         plain = redis.Redis(
             connection_pool=redis.BlockingConnectionPool.from_url(url, max_connections=50, timeout=20)

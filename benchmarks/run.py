@@ -77,13 +77,16 @@ def plot_growth(raw: dict[str, Any], path: Path) -> bool:
 
 READING = """## Reading the results
 
-- **Where the counting goes.** For the default blocking pool, checkouts and waits are counted inside the
-  queue that redis-py's `BlockingConnectionPool` takes as `queue_class`, and `release()` is not wrapped,
-  so per command the app adds one forwarding call (`get_connection`, to turn a failed checkout into
-  `PoolExhaustedError` or a `connection_errors` count) and one dict lookup (`get_redis()`). Section 1c
-  counts that as instructions, which move by less than 0.3% between runs; wall-clock ratios on this
-  2-core VM wander by 10-20% from round to round (see the interquartile ranges of 2a and the ranges
-  of 2 and 2b), so read them as "no difference measurable" rather than as a speed-up or a slow-down.
+- **Why this app's pool costs fewer instructions per GET than redis-py's.** `BlockingPool` and
+  `NonBlockingPool` subclass `redis.ConnectionPool` and replace only checkout and release: an uncontended
+  checkout takes the pool lock once, pops the LIFO list of idle connections and counts under that same
+  lock; release appends it back (or hands it to the longest waiter). redis-py's `BlockingConnectionPool`
+  goes through `queue.Queue` (a lock and two `Condition`s) on each checkout and release, and in redis-py 8
+  both of its pools also pass a `deprecated_args` wrapper and make four `record_connection_count` calls
+  per GET (two on checkout, two on release), each of which looks for a metrics collector and returns when
+  there is none. Section 1c counts this; instruction counts move by less than 0.3% between runs, while
+  wall-clock ratios on this 2-core VM wander by 10-20% from round to round (see the interquartile ranges
+  of 2a and the ranges of 2 and 2b), so read the wall-clock rows as "no slower" rather than as a speed-up.
 - **A new connection per call.** Profiled with cProfile (`per_request` view, 300 calls): most of the
   ~2 ms goes into redis-py 8 building the connection object, whose driver-info default reads the installed
   package's metadata (`importlib.metadata.version("redis")`) for every new connection, then into the TCP
@@ -93,12 +96,18 @@ READING = """## Reading the results
   ceiling / per-request; where the pooled view falls short of 4x the per-request view with sync workers,
   it is by that floor, not by the pool: the view function alone is 10x or more apart (168 µs vs 2,227 µs
   per call in-process in the profiling run).
-- **Threads beyond the pool.** With 32 threads on 8 connections the blocking pool is fair in the common
-  case (p99 close to the 8-thread run) but not in the tail: a thread woken by a release can find that a
-  thread which never waited took the connection first (queue.Queue does not hand over in order), so a few
-  callers wait far longer than the median ("slowest ms", and `wait_ms_max` in `get_stats()`). Size
-  `MAX_CONNECTIONS` to the threads of a process, and keep `POOL_TIMEOUT` as the bound on that tail. The
-  unbounded pool opens a connection per thread instead.
+- **Threads beyond the pool (sections 3, 6, 4b).** redis-py's `BlockingConnectionPool` does not hand a
+  released connection to a waiter: the thread that released it usually takes it back before a woken
+  waiter runs, so with 32 or 64 threads on 8 connections a few threads do most of the GETs and others
+  complete one GET in the whole run, which is then its slowest call. `BlockingPool` queues waiters and
+  gives a released connection straight to the longest waiter, so every thread is served about equally and
+  the slowest call is a queueing delay, not the length of the run. The price of fairness is the median:
+  every caller waits its turn (about threads / connections GET times), where redis-py's lucky threads
+  never wait. Throughput is not what the hand-off costs, but single 5 s rounds on this shared VM swing
+  from about 0.6x to 1.6x of redis-py's (other processes load both cores), so compare several runs.
+  The unbounded `ConnectionPool` opens a
+  connection per thread instead (see "server connections opened"). Size `MAX_CONNECTIONS` to the threads
+  of a process where the server can take it, and keep `POOL_TIMEOUT` as the bound on a wait.
 - **django-redis and Django's RedisCache.** django-redis's `get_redis_connection()` hands out a client on
   a non-blocking `ConnectionPool`; Django's `RedisCache.get()` also pickles and prefixes keys, hence its
   larger cost on the same GET.
@@ -121,6 +130,7 @@ def main() -> None:
     with RedisServer() as server:
         setup_django(server.url)
         import bench_client as bc
+        import bench_fairness
         import bench_http
 
         admin = server.admin()
@@ -175,10 +185,33 @@ def main() -> None:
 
         text, threads = bc.threads_section(server.url, admin, total_ops=16_000 // scale)
         section("3. Threads on MAX_CONNECTIONS 8", text)
+        fair_seconds = 0.5 if args.quick else 5.0
+        text, fairness = bench_fairness.fairness_section(server.url, admin, seconds=fair_seconds, rounds=2)
+        section(
+            "6. Fairness: 8, 32 and 64 threads on 8 connections, for a fixed time",
+            text,
+            f"Each thread GETs in a loop for {fair_seconds:g} s; two rounds per contender, in the "
+            "order A B C then C B A. GET/s counts the calls that ended by the deadline; the latencies "
+            "include a call that started before it and ended after (a starved thread's only GET ends "
+            "when the others stop). The least-served thread and the GETs per thread are those of the "
+            "worse round. POOL_TIMEOUT (`timeout`) is 60 s for both blocking pools, so no wait is cut "
+            "short. Server connections: the delta of `total_connections_received` over a run.",
+        )
         text, http = bench_http.http_section(
             server.url, admin, reps=2 if args.quick else 3, seconds=1 if args.quick else 3
         )
         section("4. A Django view under gunicorn, driven by wrk", text)
+        text, oversubscribed = bench_http.oversubscribed_section(
+            server.url, admin, reps=2 if args.quick else 3, seconds=1 if args.quick else 3
+        )
+        section(
+            "4b. More threads than connections under gunicorn: this app's pool vs redis-py's",
+            text,
+            "Both views GET the same key through a blocking pool of 4 connections per worker with a "
+            "20 s pool timeout and 5 s socket timeouts: this app's `BlockingPool` via `get_redis()`, and "
+            "a module-level `redis.Redis` on redis-py's `BlockingConnectionPool(max_connections=4)` "
+            "(`benchsite/views.py`). The slowest request is wrk's maximum latency, the largest of the runs.",
+        )
         admin.close()
 
     ours, plain = single["get_redis().get()"], single["module-level redis.Redis, identical pool"]
@@ -192,9 +225,21 @@ def main() -> None:
     summary = ["## Targets, as ratios from this run", ""]
     if instructions:
         summary.append(
-            "- Instructions per GET, `get_redis().get()` / plain client on an identical pool: "
-            f"**{instructions['ours'] / instructions['plain']:.4f}** "
-            "(target <= 1.02; deterministic, section 1c)."
+            "- Instructions per GET, `get_redis().get()` / plain client on redis-py's "
+            f"`BlockingConnectionPool`: **{instructions['ours'] / instructions['plain']:.4f}** "
+            "(target <= 1.02; deterministic, section 1c); / plain client on redis-py's non-blocking "
+            f"`ConnectionPool`: **{instructions['ours'] / instructions['plain-nonblocking']:.4f}**."
+        )
+    summary += bench_fairness.ratio_lines(fairness)
+    if oversubscribed:
+        ours_o = oversubscribed["get_redis() (BlockingPool)"]
+        theirs_o = oversubscribed["redis-py BlockingConnectionPool(4), module-level client"]
+        summary.append(
+            f"- {bench_http.OVERSUBSCRIBED} under gunicorn, `get_redis()` view vs a client on redis-py's "
+            f"`BlockingConnectionPool(4)`: **{ours_o['rps'] / theirs_o['rps']:.2f}x** the requests/s "
+            f"({ours_o['rps']:,.0f} vs {theirs_o['rps']:,.0f}); p99 {ours_o['p99_ms']:.1f} ms vs "
+            f"{theirs_o['p99_ms']:.1f} ms; slowest request **{ours_o['max_ms'] / theirs_o['max_ms']:.2f}** "
+            f"of redis-py's ({ours_o['max_ms']:,.0f} ms vs {theirs_o['max_ms']:,.0f} ms; section 4b)."
         )
     paired_plain = paired["plain module-level client, identical BlockingConnectionPool"]
     summary.append(

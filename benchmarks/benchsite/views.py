@@ -1,4 +1,4 @@
-"""One GET per request, four ways."""
+"""One GET per request, five ways."""
 
 import redis
 from django.conf import settings
@@ -8,6 +8,19 @@ from django_redis import get_redis_connection
 from django_redis_pool import get_redis
 
 KEY = "bench:k"
+
+# redis-py's own blocking pool, wired as a Django user would without this app: one module-level
+# client per process, the same limits as REDIS_POOL['default'] in settings.py. redis-py resets
+# the pool in each forked gunicorn worker before its first use.
+redis_py_blocking_client = redis.Redis(
+    connection_pool=redis.BlockingConnectionPool.from_url(
+        settings.URL,
+        max_connections=settings.MAX_CONNECTIONS,
+        timeout=20,
+        socket_timeout=5,
+        socket_connect_timeout=5,
+    )
+)
 
 
 def pooled(request: HttpRequest) -> HttpResponse:
@@ -21,6 +34,10 @@ def per_request(request: HttpRequest) -> HttpResponse:
         return HttpResponse(client.get(KEY))
     finally:
         client.close()
+
+
+def redis_py_blocking(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(redis_py_blocking_client.get(KEY))
 
 
 def django_redis_view(request: HttpRequest) -> HttpResponse:
