@@ -117,3 +117,19 @@ def test_status_shows_every_node_with_its_role_slots_and_pool(shards: RedisClust
     call_command("redis_pool_status", stdout=text)
     assert "  cluster nodes: 3" in text.getvalue()
     assert "    NODE" in text.getvalue() and "ROLE" in text.getvalue()
+
+
+def test_a_forked_child_opens_its_own_node_connections(shards: RedisClusterTopology) -> None:
+    from tests.test_sentinel import run_in_child
+
+    client = get_redis("shards")
+    client.set("fork", "parent")
+
+    def in_child() -> str:
+        get_redis("shards").set("fork", "child")
+        return str(get_stats("shards")["connections_created"])
+
+    assert int(run_in_child(in_child)) >= 1
+    assert client.get("fork") == b"child"
+    names = {c["name"] for port in shards.ports for c in shards.admin(port).client_list()}
+    assert f"django_redis_pool:shards:{local_host()}:{os.getpid()}" in names

@@ -18,6 +18,7 @@ from django_redis_pool.naming import local_host
 from django_redis_pool.sentinel import FailoverWatcher, SentinelBlockingPool
 from tests.conftest import SAFE_LIMITS
 from tests.failover import write_through_failover
+from tests.test_real_redis import text
 from tests.topologies import SentinelTopology
 
 
@@ -171,3 +172,39 @@ def test_status_shows_the_master_the_sentinels_report_and_the_replicas(
         text.getvalue()
     )
     assert f"  checking the master, {master}:" in text.getvalue()
+
+
+def run_in_child(work: Any) -> str:
+    """Fork, run ``work()`` in the child, return what it returned (as text)."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        try:
+            os.write(write_fd, str(work()).encode())
+        except BaseException as exc:
+            os.write(write_fd, f"child failed: {exc!r}".encode())
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    os.waitpid(pid, 0)
+    with os.fdopen(read_fd) as pipe:
+        return pipe.read()
+
+
+def test_a_forked_child_gets_its_own_connections_and_watcher(
+    sentinel_topology: SentinelTopology, settings: Any
+) -> None:
+    settings.REDIS_POOL = {"ha": ha_settings(sentinel_topology)}
+    parent_id = get_redis("ha").client_id()
+
+    def in_child() -> str:
+        client = get_redis("ha")
+        client_id, name = client.client_id(), text(client.client_getname())  # the child's first use
+        alive = sum(thread.is_alive() for thread in get_pool("ha")._watcher._threads)
+        return f"{client_id} {name} {alive} {os.getpid()}"
+
+    child_id, child_name, alive, child_pid = run_in_child(in_child).split()
+    assert int(child_id) != parent_id
+    assert child_name == f"django_redis_pool:ha:{local_host()}:{child_pid}"
+    assert alive == "3"  # one watcher thread per sentinel, started again in the child
+    assert get_redis("ha").client_id() == parent_id
