@@ -29,6 +29,12 @@ _entries: dict[str, PoolEntry] = {}
 _clients: dict[str, redis.Redis] = {}
 _built = False
 _build_error: ImproperlyConfigured | None = None
+# Bumped by every build: asyncio pools of an older generation are replaced on their loop's next use.
+_generation = 0
+
+
+def generation() -> int:
+    return _generation
 
 
 def _build_entry(settings: PoolSettings) -> PoolEntry:
@@ -40,8 +46,9 @@ def _build_entry(settings: PoolSettings) -> PoolEntry:
 
 def build_all(raise_errors: bool = True) -> None:
     """Close the current pools and build one per alias of the current setting."""
-    global _built, _build_error
+    global _built, _build_error, _generation
     with _lock:
+        _generation += 1
         _close_entries()
         try:
             entries = {alias: _build_entry(s) for alias, s in get_settings().items()}
@@ -124,5 +131,12 @@ def build_error() -> ImproperlyConfigured | None:
 def get_stats(alias: str | None = None) -> dict[str, Any]:
     """Counters of one alias's pool, or of every alias when ``alias`` is None."""
     if alias is not None:
-        return get_entry(alias).stats()
-    return {name: entry.stats() for name, entry in entries().items()}
+        return _with_async(alias, get_entry(alias).stats())
+    return {name: _with_async(name, entry.stats()) for name, entry in entries().items()}
+
+
+def _with_async(alias: str, stats: dict[str, Any]) -> dict[str, Any]:
+    from .asyncio_registry import async_stats  # asyncio pools, one per event loop
+
+    found = async_stats(alias)
+    return stats if found is None else {**stats, "async": found}

@@ -1,0 +1,182 @@
+"""asyncio clients: one pool per alias and event loop, created on first use in that loop.
+
+redis-py's asyncio connections belong to the loop that opened them; a pool shared across loops
+fails with "attached to a different loop". So ``get_async_redis(alias)`` looks up the running loop
+first: each loop gets its own pools, never handed to another, and they are closed when the loop
+shuts down (an async generator registered with the loop runs at ``loop.shutdown_asyncgens()``,
+which ``asyncio.run()``, uvicorn and asgiref's ``async_to_sync`` all call), or by ``aclose_pools()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import weakref
+from collections.abc import AsyncIterator
+from typing import Any
+
+import redis.asyncio
+from django.core.exceptions import ImproperlyConfigured
+
+from . import registry
+from .asyncio_pools import AsyncPool
+from .build_errors import BUILD_ERRORS, setting_error
+from .conf import DEFAULT_ALIAS
+from .entry import PoolEntry, pool_arguments
+
+
+class _LoopPools:
+    """The pools and clients of one event loop."""
+
+    def __init__(self, generation: int) -> None:
+        self.generation = generation
+        self.pid = os.getpid()
+        self.pools: dict[str, Any] = {}
+        self.clients: dict[str, Any] = {}
+        self.closer: Any = None
+
+    async def aclose(self) -> None:
+        clients, pools = list(self.clients.values()), list(self.pools.values())
+        self.clients.clear()
+        self.pools.clear()
+        for client in clients:
+            close = getattr(client, "aclose", None) or client.close
+            await close()
+        for pool in pools:
+            await pool.disconnect()
+
+
+_lock = threading.Lock()
+_loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopPools] = weakref.WeakKeyDictionary()
+
+
+def get_async_redis(alias: str = DEFAULT_ALIAS) -> redis.asyncio.Redis:
+    """The ``redis.asyncio.Redis`` client of ``alias`` for the running event loop (a
+    ``redis.asyncio.cluster.RedisCluster`` for a Cluster alias). Call it inside async code."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        raise RuntimeError(
+            "get_async_redis() needs a running event loop: call it inside an async view or coroutine "
+            "(use get_redis() in sync code)."
+        ) from None
+    state = _loops.get(loop)
+    if state is not None and state.generation == registry.generation() and state.pid == os.getpid():
+        try:
+            return state.clients[alias]  # type: ignore[no-any-return]
+        except KeyError:
+            pass
+    return _create(loop, alias)  # type: ignore[no-any-return]
+
+
+def _create(loop: asyncio.AbstractEventLoop, alias: str) -> Any:
+    entry = registry.get_entry(alias)  # an unknown alias or an invalid setting raises here
+    with _lock:
+        state = _loops.get(loop)
+        if state is None or state.generation != registry.generation() or state.pid != os.getpid():
+            if state is not None and state.pid == os.getpid():
+                loop.create_task(state.aclose())  # pools of a setting that has since changed
+            state = _LoopPools(registry.generation())
+            _loops[loop] = state
+            state.closer = _close_at_shutdown(state)
+            # Starting the generator registers it with the loop (sys.set_asyncgen_hooks), which
+            # closes it, and so these pools, in shutdown_asyncgens().
+            asyncio.ensure_future(state.closer.__anext__(), loop=loop)
+        if alias not in state.clients:
+            state.clients[alias], pool = _build(entry)
+            if pool is not None:
+                state.pools[alias] = pool
+        return state.clients[alias]
+
+
+async def _close_at_shutdown(state: _LoopPools) -> AsyncIterator[None]:
+    try:
+        yield
+    finally:
+        await state.aclose()
+
+
+def _async_pool_arguments(entry: PoolEntry) -> dict[str, Any]:
+    settings = entry.settings
+    kwargs = pool_arguments(settings)
+    kwargs["blocking"] = settings.blocking
+    if settings.blocking and "timeout" not in kwargs:
+        kwargs["timeout"] = entry.limits.pool_timeout
+    if "retry" in kwargs and kwargs["retry"] is not None:
+        kwargs["retry"] = _async_retry(kwargs["retry"])
+    return kwargs
+
+
+def _async_retry(retry: Any) -> Any:
+    """redis.asyncio wants its own Retry class (same backoff, same count)."""
+    from redis.asyncio.retry import Retry as AsyncRetry
+
+    if isinstance(retry, AsyncRetry):
+        return retry
+    from .entry import describe_retry
+
+    retries, _ = describe_retry(retry)
+    return AsyncRetry(retry._backoff, retries)
+
+
+def _build(entry: PoolEntry) -> tuple[Any, Any]:
+    """(client, pool) for one alias on the running loop."""
+    settings = entry.settings
+    try:
+        if entry.kind == "cluster":
+            from redis.asyncio.cluster import RedisCluster
+
+            kwargs = dict(settings.kwargs)
+            kwargs.pop("timeout", None)  # redis.asyncio's cluster has no pool to wait on
+            kwargs.pop("retry", None)
+            return RedisCluster.from_url(settings.url, **kwargs), None
+        if entry.kind == "sentinel":
+            from .asyncio_sentinel import build_async_sentinel
+
+            pool = build_async_sentinel(entry, _async_pool_arguments(entry))
+        elif settings.scheme == "fakeredis":
+            pool = _fake_pool(entry)
+        else:
+            pool = AsyncPool.from_url(settings.url, **_async_pool_arguments(entry))
+    except BUILD_ERRORS as exc:
+        raise setting_error(settings, exc) from None
+    return redis.asyncio.Redis(connection_pool=pool), pool
+
+
+def _fake_pool(entry: PoolEntry) -> AsyncPool:
+    try:
+        from fakeredis.aioredis import FakeConnection
+    except ImportError:
+        raise ImproperlyConfigured(
+            f"REDIS_POOL[{entry.settings.alias!r}]['URL'] is fakeredis://, which needs the fakeredis "
+            "package: pip install 'django-redis-pool[fake]'."
+        ) from None
+    kwargs = _async_pool_arguments(entry)
+    # The same in-process server as the alias's sync pool: sync and async views share the data.
+    server = entry.pool.connection_kwargs["server"]
+    db = entry.pool.connection_kwargs.get("db", 0)
+    return AsyncPool(connection_class=FakeConnection, server=server, **{"db": db, **kwargs})
+
+
+async def aclose_pools() -> None:
+    """Close the running loop's pools (for ASGI lifespan shutdown; ``asyncio.run`` does it itself)."""
+    state = _loops.pop(asyncio.get_running_loop(), None)
+    if state is not None:
+        await state.aclose()
+
+
+def async_stats(alias: str) -> dict[str, Any] | None:
+    """This process's asyncio pools of ``alias``, summed over loops (None when it has none)."""
+    from .cluster import SUMMED
+
+    pools = [state.pools[alias] for state in list(_loops.values()) if alias in state.pools]
+    if not pools:
+        return None
+    per_pool = [pool.stats() for pool in pools]
+    total: dict[str, Any] = {key: sum(stats[key] for stats in per_pool) for key in SUMMED}
+    total["max_connections"] = per_pool[0]["max_connections"]
+    total["loops"] = len(pools)
+    total["peak_in_use"] = max(stats["peak_in_use"] for stats in per_pool)
+    total["wait_ms_max"] = max(stats["wait_ms_max"] for stats in per_pool)
+    return total
