@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint conformance matrix bench clean
+.PHONY: demo test lint conformance matrix bench bench-failover clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ bench: $(STAMP)  ## about 9 minutes; writes docs/benchmarks.md and docs/benchmar
 	done
 	$(BIN)/python -m pip install -q -e '.[dev,bench]'
 	$(BIN)/python benchmarks/run.py
+
+bench-failover: $(STAMP)  ## about 5 minutes; Sentinel failovers on fresh local topologies, writes docs/failover.md
+	@command -v redis-server >/dev/null 2>&1 || { echo "redis-server is missing: apt-get install redis-server"; exit 1; }
+	$(BIN)/python benchmarks/bench_failover.py
 
 clean:
 	rm -rf $(VENV) .venv-* .pytest_cache .coverage build *.egg-info .conformance

@@ -17,7 +17,7 @@ class FailoverRun:
     acknowledged: int
     lost: int
     errors: int
-    gap_s: float  # the longest stretch without an acknowledged write that survived
+    gap_s: float  # the longest stretch without an acknowledged write that survived (to the end if none)
     new_master: tuple[str, int]
     error_kinds: dict[str, int]
 
@@ -70,6 +70,7 @@ def write_through_failover(
     new_master = fail_over()
     time.sleep(settle_s)
     stop.set()
+    stopped = time.monotonic()
     for worker in workers:
         worker.join(timeout=30)
     target = admin(new_master[1])
@@ -80,8 +81,10 @@ def write_through_failover(
         for key, value in zip(batch, target.mget(batch), strict=True):
             if value is not None:
                 present.add(key)
+    # From the writes' start to their stop: writes that never resume count until the end, not as no gap.
     survived = sorted(at for at, key in acked if key in present and at >= started - 0.5)
-    gap = max((b - a for a, b in zip(survived, survived[1:], strict=False)), default=0.0)
+    edges = [started - 0.5, *survived, stopped]
+    gap = max(b - a for a, b in zip(edges, edges[1:], strict=False))
     kinds: dict[str, int] = {}
     for kind in errors:
         kinds[kind] = kinds.get(kind, 0) + 1
