@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import random
 import sys
@@ -61,7 +62,7 @@ class AsyncPool(redis.asyncio.ConnectionPool):
         self.timeout = timeout if blocking else None
         if max_connections is None:
             max_connections = 50 if blocking else None  # redis-py's defaults, as for the sync pools
-        super().__init__(*args, max_connections=max_connections, **kwargs)
+        super().__init__(*args, max_connections=max_connections, **kwargs)  # type: ignore[misc]
         if client_name_prefix is not None:
             import os
 
@@ -84,7 +85,7 @@ class AsyncPool(redis.asyncio.ConnectionPool):
         self._in_use: set[Any] = set()  # strong references: redis-py 8 keeps a WeakSet
 
     def make_connection(self) -> Any:
-        connection = super().make_connection()
+        connection = super().make_connection()  # type: ignore[no-untyped-call]
         self._created += 1
         register = getattr(connection, "register_connect_callback", None)
         if register is not None:
@@ -169,10 +170,8 @@ class AsyncPool(redis.asyncio.ConnectionPool):
             self._wait_total += waited
             self._recent_waits.append(waited)
             self._wait_max = max(self._wait_max, waited)
-            try:
+            with contextlib.suppress(ValueError):  # handed over: release() took it off the queue
                 self._waiters.remove(future)
-            except ValueError:
-                pass  # handed over: release() took it off the queue
 
     def _expire(self, future: asyncio.Future[Any]) -> None:
         if not future.done():
@@ -201,7 +200,7 @@ class AsyncPool(redis.asyncio.ConnectionPool):
         if dispatcher is not None and hasattr(dispatcher, "dispatch_async"):
             from redis.event import AsyncAfterConnectionReleasedEvent
 
-            await dispatcher.dispatch_async(AsyncAfterConnectionReleasedEvent(connection))
+            await dispatcher.dispatch_async(AsyncAfterConnectionReleasedEvent(connection))  # type: ignore[no-untyped-call]
         self._put_back(connection, now)
 
     def _put_back(self, connection: Any, now: float | None = None) -> None:

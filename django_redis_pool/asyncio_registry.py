@@ -123,6 +123,7 @@ def _async_retry(retry: Any) -> Any:
 def _build(entry: PoolEntry) -> tuple[Any, Any]:
     """(client, pool) for one alias on the running loop."""
     settings = entry.settings
+    pool: AsyncPool
     try:
         if entry.kind == "cluster":
             from redis.asyncio.cluster import RedisCluster
@@ -146,17 +147,19 @@ def _build(entry: PoolEntry) -> tuple[Any, Any]:
 
 def _fake_pool(entry: PoolEntry) -> AsyncPool:
     try:
-        from fakeredis.aioredis import FakeConnection
+        from fakeredis import aioredis
     except ImportError:
         raise ImproperlyConfigured(
             f"REDIS_POOL[{entry.settings.alias!r}]['URL'] is fakeredis://, which needs the fakeredis "
             "package: pip install 'django-redis-pool[fake]'."
         ) from None
+    # fakeredis >= 2.27 names it FakeAsyncRedisConnection; FakeConnection is its deprecated alias.
+    connection_class = getattr(aioredis, "FakeAsyncRedisConnection", None) or aioredis.FakeConnection
     kwargs = _async_pool_arguments(entry)
     # The same in-process server as the alias's sync pool: sync and async views share the data.
     server = entry.pool.connection_kwargs["server"]
     db = entry.pool.connection_kwargs.get("db", 0)
-    return AsyncPool(connection_class=FakeConnection, server=server, **{"db": db, **kwargs})
+    return AsyncPool(connection_class=connection_class, server=server, **{"db": db, **kwargs})
 
 
 async def aclose_pools() -> None:

@@ -26,7 +26,9 @@ def build_async_sentinel(entry: PoolEntry, kwargs: dict[str, Any]) -> AsyncSenti
     settings = entry.settings
     assert settings.sentinel is not None
     config = settings.sentinel
-    manager = Sentinel(list(config.sentinels), sentinel_kwargs=_sentinel_arguments(settings))
+    manager = Sentinel(list(config.sentinels), sentinel_kwargs=_sentinel_arguments(settings))  # type: ignore[no-untyped-call]
     kwargs = {**kwargs, **_data_node_arguments(settings)}
     ssl = kwargs.pop("ssl", False)
-    return AsyncSentinelPool(config.service_name, manager, is_master=not config.is_replica, ssl=ssl, **kwargs)
+    return AsyncSentinelPool(  # type: ignore[no-untyped-call]
+        config.service_name, manager, is_master=not config.is_replica, ssl=ssl, **kwargs
+    )
