@@ -45,6 +45,9 @@ class _LoopPools:
             await close()
         for pool in pools:
             await pool.disconnect()
+            # An asyncio Sentinel pool's manager holds a client per sentinel: close those too.
+            for sentinel in getattr(getattr(pool, "sentinel_manager", None), "sentinels", ()):
+                await (getattr(sentinel, "aclose", None) or sentinel.close)()
 
 
 _lock = threading.Lock()
@@ -126,12 +129,9 @@ def _build(entry: PoolEntry) -> tuple[Any, Any]:
     pool: AsyncPool
     try:
         if entry.kind == "cluster":
-            from redis.asyncio.cluster import RedisCluster
+            from .asyncio_cluster import build_async_cluster
 
-            kwargs = dict(settings.kwargs)
-            kwargs.pop("timeout", None)  # redis.asyncio's cluster has no pool to wait on
-            kwargs.pop("retry", None)
-            return RedisCluster.from_url(settings.url, **kwargs), None
+            return build_async_cluster(entry), None
         if entry.kind == "sentinel":
             from .asyncio_sentinel import build_async_sentinel
 

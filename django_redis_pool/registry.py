@@ -135,6 +135,11 @@ def get_stats(alias: str | None = None) -> dict[str, Any]:
     return {name: _with_async(name, entry.stats()) for name, entry in entries().items()}
 
 
+def stats_of(entry: PoolEntry) -> dict[str, Any]:
+    """An entry's stats, with its asyncio pools' under ``"async"`` when it has any."""
+    return _with_async(entry.settings.alias, entry.stats())
+
+
 def _with_async(alias: str, stats: dict[str, Any]) -> dict[str, Any]:
     from .asyncio_registry import async_stats  # asyncio pools, one per event loop
 

@@ -15,6 +15,7 @@ from typing import Any
 import redis
 from redis.exceptions import RedisError, ResponseError
 
+from . import registry
 from .entry import PoolEntry
 from .naming import alias_matches, local_host, parse_client_name
 from .redaction import redact_text
@@ -57,7 +58,7 @@ def pool_report(entry: PoolEntry, server: bool, timeout: float) -> dict[str, Any
         "pool_class": entry.pool_class_name,
         "client_name_prefix": entry.settings.client_name,
         "limits": limits_report(entry),
-        "stats": entry.stats(),
+        "stats": registry.stats_of(entry),
         "server": None,
         "sentinel": None,
         "nodes": None,

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from io import StringIO
 from typing import Any
 
 import pytest
 import redis.asyncio
 from asgiref.sync import async_to_sync, sync_to_async
+from django.core.management import call_command
 
 from django_redis_pool import PoolExhaustedError, aclose_pools, get_async_redis, get_redis, get_stats
 from django_redis_pool.asyncio_pools import AsyncPool
 from tests.conftest import SAFE_LIMITS
 from tests.redis_server import RedisServer
+from tests.topologies import RedisClusterTopology, SentinelTopology
 
 
 def use(settings: Any, server: RedisServer, **config: Any) -> None:
@@ -192,3 +196,44 @@ def test_async_leak_warning_names_the_task(
         "Redis pool 'default' (asyncio): a connection was released after 0."
     )
     assert "in work" in record.getMessage()
+
+
+def test_status_and_get_stats_include_the_async_pools(redis_server: RedisServer, settings: Any) -> None:
+    use(settings, redis_server)
+
+    async def work() -> dict[str, Any]:
+        client = get_async_redis()
+        await asyncio.gather(*(client.ping() for _ in range(10)))
+        out = StringIO()
+        await sync_to_async(call_command)("redis_pool_status", "--format", "json", "--no-server", stdout=out)
+        return json.loads(out.getvalue())["pools"]["default"]["stats"]
+
+    stats = asyncio.run(work())
+    assert stats["async"]["loops"] == 1
+    assert stats["async"]["checkouts"] == 10
+    assert "async" not in get_stats("default")  # that loop is gone, and its pools with it
+
+
+def test_a_sentinel_alias_on_asyncio(sentinel_topology: SentinelTopology, settings: Any) -> None:
+    settings.REDIS_POOL = {
+        "ha": {"SENTINELS": sentinel_topology.sentinels, "SERVICE_NAME": sentinel_topology.service_name}
+    }
+
+    async def work() -> Any:
+        client = get_async_redis("ha")
+        await client.set("async-ha", "yes")
+        return type(client.connection_pool).__name__
+
+    assert asyncio.run(work()) == "AsyncSentinelPool"
+    assert sentinel_topology.admin(sentinel_topology.master_port()).get("async-ha") == "yes"
+
+
+def test_a_cluster_alias_on_asyncio(redis_cluster: RedisClusterTopology, settings: Any) -> None:
+    settings.REDIS_POOL = {"shards": {"CLUSTER": True, "URL": redis_cluster.url, **SAFE_LIMITS}}
+
+    async def work() -> list[Any]:
+        client = get_async_redis("shards")
+        await asyncio.gather(*(client.set(f"async:{i}", i) for i in range(30)))
+        return await asyncio.gather(*(client.get(f"async:{i}") for i in range(30)))
+
+    assert [int(v) for v in asyncio.run(work())] == list(range(30))
