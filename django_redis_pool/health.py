@@ -19,7 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, JsonResponse
 from django.utils.cache import add_never_cache_headers
 from django.views import View
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from . import registry
 from .conf import MAX_SECONDS
@@ -60,7 +60,7 @@ def check_alias(entry: PoolEntry, timeout: float) -> dict[str, Any]:
     nodes: dict[str, dict[str, Any]] | None = None
     try:
         pools = _pools(entry)
-    except (RedisError, OSError) as exc:  # a Cluster client could not read the slot map
+    except (RedisError, RedisClusterException, OSError) as exc:  # a Cluster client could not start
         result = {"reachable": False, "latency_ms": None, "error": _error(entry, exc)}
     else:
         if entry.kind == "cluster":

@@ -537,9 +537,9 @@ def _set_read_timeout(connection: Any, timeout: float | None) -> None:
     connect), the open socket, and the parser's copy, which the parser restores after every read with
     a timeout of its own (``can_read()``). The parser's names are redis-py's, stable from 5.x to 8.x."""
     connection.socket_timeout = timeout
-    sock = getattr(connection, "_sock", None)
-    if sock is not None:
-        sock.settimeout(timeout)
+    settimeout = getattr(getattr(connection, "_sock", None), "settimeout", None)
+    if settimeout is not None:  # fakeredis's sockets have no timeout
+        settimeout(timeout)
     parser = getattr(connection, "_parser", None)
     if hasattr(parser, "_socket_timeout"):  # hiredis
         parser._socket_timeout = timeout
