@@ -34,6 +34,7 @@ from typing import Any
 import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import ResponseError as RedisResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -281,12 +282,17 @@ class Pool(redis.ConnectionPool):
 
     def ping_within(self, timeout: float) -> float:
         """PING the server on one of this pool's own connections, in about ``timeout`` seconds at most;
-        return the round trip in seconds.
+        return the round trip in seconds (connect included when the connection had to open)."""
+        return self.execute_within(timeout, "PING", expect=(b"PONG", "PONG", True))[1]
+
+    def execute_within(self, timeout: float, *args: Any, expect: tuple[Any, ...] = ()) -> tuple[Any, float]:
+        """Send one command on one of this pool's own connections; (its raw reply, seconds taken).
+        A reply not in ``expect`` (when given) means the connection was out of step: it is closed.
 
         The wait for a free connection, the connect (no retries) and every read are bounded by what
         is left of ``timeout``, on the checked-out connection only: the pool's and its other
         connections' timeouts are untouched, and the connection's own are restored before release.
-        A connection that timed out is closed (its reply may still come), never reused.
+        A connection that failed or timed out is closed (its reply may still come), never reused.
         """
         if self.pid != _getpid():
             self._checkpid()
@@ -300,15 +306,15 @@ class Pool(redis.ConnectionPool):
             _set_read_timeout(connection, left)
             started = _monotonic()
             connection.connect()  # nothing to do when it is open
-            connection.send_command("PING")
+            connection.send_command(*args)
             reply = connection.read_response()
-            elapsed = _monotonic() - started
-            if reply not in (b"PONG", "PONG", True):
-                raise RedisConnectionError(f"PING answered {reply!r}")
-            return elapsed
+            if expect and reply not in expect:
+                raise RedisConnectionError(f"{args[0]} answered {reply!r}")
+            return reply, _monotonic() - started
         except BaseException as exc:
-            connection.disconnect()
-            if isinstance(exc, RedisError | OSError):
+            if not isinstance(exc, RedisResponseError):  # the reply was read whole: still in step
+                connection.disconnect()
+            if isinstance(exc, RedisError | OSError) and not isinstance(exc, RedisResponseError):
                 with self._lock:
                     self._connection_errors += 1
             raise
