@@ -47,7 +47,7 @@ class RedisPool(HealthCheck):  # type: ignore[misc]
     alias: str | None = None
 
     @property
-    def timeout(self) -> datetime.timedelta:  # type: ignore[override]
+    def timeout(self) -> datetime.timedelta:
         # django-health-check's wall-clock budget: the PING's own bound, which reports first.
         return datetime.timedelta(seconds=health_timeout())
 

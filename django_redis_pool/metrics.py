@@ -93,7 +93,9 @@ class PoolCollector(Collector):
             for labels, values in stats:
                 counter.add_metric(labels, values[key])
             yield counter
-        waited = CounterMetricFamily(f"{PREFIX}_wait_seconds", "Time spent waiting for a connection.", labels=LABELS)
+        waited = CounterMetricFamily(
+            f"{PREFIX}_wait_seconds", "Time spent waiting for a connection.", labels=LABELS
+        )
         for labels, values in stats:
             waited.add_metric(labels, values["wait_ms_total"] / 1000)
         yield waited
@@ -133,7 +135,7 @@ class PoolCollector(Collector):
 def client_list(pool: Any, timeout: float) -> list[dict[str, Any]]:
     """``CLIENT LIST`` on one of the pool's own connections, parsed as redis-py parses it."""
     reply, _ = pool.execute_within(timeout, "CLIENT", "LIST")
-    listing: list[dict[str, Any]] = parse_client_list(reply)
+    listing: list[dict[str, Any]] = parse_client_list(reply)  # type: ignore[no-untyped-call]
     return listing
 
 

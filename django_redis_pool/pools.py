@@ -32,11 +32,11 @@ import traceback
 from typing import Any
 
 import redis
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import ResponseError as RedisResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from .exceptions import PoolExhaustedError
@@ -546,10 +546,10 @@ def _set_read_timeout(connection: Any, timeout: float | None) -> None:
     settimeout = getattr(getattr(connection, "_sock", None), "settimeout", None)
     if settimeout is not None:  # fakeredis's sockets have no timeout
         settimeout(timeout)
-    parser = getattr(connection, "_parser", None)
+    parser: Any = getattr(connection, "_parser", None)
     if hasattr(parser, "_socket_timeout"):  # hiredis
         parser._socket_timeout = timeout
-    buffer = getattr(parser, "_buffer", None)
+    buffer: Any = getattr(parser, "_buffer", None)
     if hasattr(buffer, "socket_timeout"):  # RESP2 and RESP3 in Python
         buffer.socket_timeout = timeout
 

@@ -242,7 +242,9 @@ def test_a_busy_pool_is_waited_for_at_most_the_timeout(real_redis: RedisServer, 
     assert health.check(timeout=0.2)["status"] == "ok"
 
 
-def test_a_password_never_appears_in_the_answer(real_redis: RedisServer, settings: Any, client: Client) -> None:
+def test_a_password_never_appears_in_the_answer(
+    real_redis: RedisServer, settings: Any, client: Client
+) -> None:
     wrong = "wrong-" + APP_PASSWORD
     settings.REDIS_POOL = {
         "good": {"URL": real_redis.url_for("app", APP_PASSWORD), **SAFE_LIMITS},
@@ -322,7 +324,9 @@ def test_cluster_alias_pings_every_node(
     assert all(node["reachable"] and node["latency_ms"] >= 0 for node in report["nodes"].values())
     per_node = report["stats"]["nodes"]
     # The second probe reuses each node's pooled connection.
-    assert [per_node[n]["connections_created"] for n in names] == [first[n]["connections_created"] for n in names]
+    assert [per_node[n]["connections_created"] for n in names] == [
+        first[n]["connections_created"] for n in names
+    ]
     assert [per_node[n]["checkouts"] - first[n]["checkouts"] for n in names] == [1, 1, 1]
 
 

@@ -104,7 +104,9 @@ def test_the_server_lists_every_processes_pooled_connections(real_redis: RedisSe
         worker.communicate("")
     host = local_host()
     server = {
-        labels: value for (name, labels), value in samples.items() if name == "django_redis_pool_server_connections"
+        labels: value
+        for (name, labels), value in samples.items()
+        if name == "django_redis_pool_server_connections"
     }
     assert server == {
         (("alias", "default"), ("host", host), ("pid", str(os.getpid()))): 1.0,
@@ -123,7 +125,11 @@ def test_a_failed_client_list_is_a_metric_not_an_exception(real_redis: RedisServ
     }
     get_redis("nolist").ping()
     samples = scrape(timeout=0.5)
-    errors = {labels: value for (name, labels), value in samples.items() if name == "django_redis_pool_scrape_errors"}
+    errors = {
+        labels: value
+        for (name, labels), value in samples.items()
+        if name == "django_redis_pool_scrape_errors"
+    }
     assert errors == {(("alias", "down"),): 1.0, (("alias", "nolist"),): 1.0}
     # A NOPERM reply leaves the connection in step: it stays pooled.
     assert samples[("django_redis_pool_connections_created_total", pool_labels("nolist"))] == 1.0
@@ -144,7 +150,5 @@ def test_cluster_nodes_are_labelled(redis_cluster: Any, settings: Any) -> None:
     nodes = {dict(labels)["node"] for name, labels in samples if name == "django_redis_pool_checkouts_total"}
     assert nodes == {f"127.0.0.1:{port}" for port in redis_cluster.ports}
     assert samples[("django_redis_pool_scrape_errors", (("alias", "shards"),))] == 0.0
-    pids = {
-        dict(labels)["pid"] for name, labels in samples if name == "django_redis_pool_server_connections"
-    }
+    pids = {dict(labels)["pid"] for name, labels in samples if name == "django_redis_pool_server_connections"}
     assert pids == {str(os.getpid())}
