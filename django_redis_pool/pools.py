@@ -32,9 +32,12 @@ import traceback
 from typing import Any
 
 import redis
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import ResponseError as RedisResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
 
 from .exceptions import PoolExhaustedError
 from .naming import format_client_name
@@ -207,8 +210,9 @@ class Pool(redis.ConnectionPool):
         enabled = getattr(self, "maint_notifications_enabled", None)
         return not (enabled is not None and enabled())
 
-    def _checkout_slow(self) -> Any:
-        """Checkout when the fast path does not apply: recycling, a new connection, or a fair wait."""
+    def _checkout_slow(self, wait_limit: float | None = None) -> Any:
+        """Checkout when the fast path does not apply: recycling, a new connection, or a fair wait
+        (of at most ``wait_limit`` seconds when given, if that is shorter than POOL_TIMEOUT)."""
         to_close: list[Any] = []
         warnings: list[str] = []
         try:
@@ -221,7 +225,7 @@ class Pool(redis.ConnectionPool):
                 elif self._created_connections < self.max_connections and not self._waiters:
                     connection = self.make_connection()
                 else:
-                    connection = self._wait()
+                    connection = self._wait(wait_limit)
                     if self._extras:
                         now = _monotonic()
                 if self._expired(connection, now):
@@ -240,18 +244,21 @@ class Pool(redis.ConnectionPool):
             if to_close or warnings:
                 _after_lock(to_close, warnings)
 
-    def _wait(self) -> Any:
+    def _wait(self, wait_limit: float | None = None) -> Any:
         """Queue behind earlier waiters until a release hands a connection over (lock held)."""
         if not self.blocking:
             self._exhausted += 1
             raise PoolExhaustedError(self.alias, self.max_connections, None, blocking=False)
+        timeout = self.timeout
+        if wait_limit is not None and (timeout is None or wait_limit < timeout):
+            timeout = wait_limit
         waiter = _Waiter()
         self._waiters.append(waiter)
         started = _monotonic()
         lock = self._lock
         lock.release()
         try:
-            waiter.lock.acquire(timeout=-1 if self.timeout is None else self.timeout)
+            waiter.lock.acquire(timeout=-1 if timeout is None else timeout)
         except BaseException:
             lock.acquire()
             self._record_wait(_monotonic() - started)
@@ -268,8 +275,53 @@ class Pool(redis.ConnectionPool):
             # point, so a waiter never leaves empty-handed while a connection waits for it.
             self._waiters.remove(waiter)
             self._exhausted += 1
-            raise PoolExhaustedError(self.alias, self.max_connections, self.timeout)
+            raise PoolExhaustedError(self.alias, self.max_connections, timeout)
         return waiter.connection  # release() already counted it as in use
+
+    # -- a bounded PING (health probes) ------------------------------------------------------
+
+    def ping_within(self, timeout: float) -> float:
+        """PING the server on one of this pool's own connections, in about ``timeout`` seconds at most;
+        return the round trip in seconds (connect included when the connection had to open)."""
+        return self.execute_within(timeout, "PING", expect=(b"PONG", "PONG", True))[1]
+
+    def execute_within(self, timeout: float, *args: Any, expect: tuple[Any, ...] = ()) -> tuple[Any, float]:
+        """Send one command on one of this pool's own connections; (its raw reply, seconds taken).
+        A reply not in ``expect`` (when given) means the connection was out of step: it is closed.
+
+        The wait for a free connection, the connect (no retries) and every read are bounded by what
+        is left of ``timeout``, on the checked-out connection only: the pool's and its other
+        connections' timeouts are untouched, and the connection's own are restored before release.
+        A connection that failed or timed out is closed (its reply may still come), never reused.
+        """
+        if self.pid != _getpid():
+            self._checkpid()
+        deadline = _monotonic() + timeout
+        connection = self._checkout_slow(wait_limit=timeout)
+        saved = (connection.socket_timeout, connection.socket_connect_timeout, connection.retry)
+        try:
+            left = max(deadline - _monotonic(), 0.001)
+            connection.socket_connect_timeout = left
+            connection.retry = Retry(NoBackoff(), 0)
+            _set_read_timeout(connection, left)
+            started = _monotonic()
+            connection.connect()  # nothing to do when it is open
+            connection.send_command(*args)
+            reply = connection.read_response()
+            if expect and reply not in expect:
+                raise RedisConnectionError(f"{args[0]} answered {reply!r}")
+            return reply, _monotonic() - started
+        except BaseException as exc:
+            if not isinstance(exc, RedisResponseError):  # the reply was read whole: still in step
+                connection.disconnect()
+            if isinstance(exc, RedisError | OSError) and not isinstance(exc, RedisResponseError):
+                with self._lock:
+                    self._connection_errors += 1
+            raise
+        finally:
+            connection.socket_connect_timeout, connection.retry = saved[1], saved[2]
+            _set_read_timeout(connection, saved[0])
+            self.release(connection)
 
     def _record_wait(self, waited: float) -> None:
         self._waits += 1
@@ -484,6 +536,22 @@ class Pool(redis.ConnectionPool):
         if self.blocking:
             limits += f", pool_timeout={self.timeout}"
         return f"<{type(self).__name__} alias={self.alias!r} url={self.safe_url!r} {limits}>"
+
+
+def _set_read_timeout(connection: Any, timeout: float | None) -> None:
+    """Set one connection's read timeout everywhere redis-py keeps it: the attribute (read at
+    connect), the open socket, and the parser's copy, which the parser restores after every read with
+    a timeout of its own (``can_read()``). The parser's names are redis-py's, stable from 5.x to 8.x."""
+    connection.socket_timeout = timeout
+    settimeout = getattr(getattr(connection, "_sock", None), "settimeout", None)
+    if settimeout is not None:  # fakeredis's sockets have no timeout
+        settimeout(timeout)
+    parser: Any = getattr(connection, "_parser", None)
+    if hasattr(parser, "_socket_timeout"):  # hiredis
+        parser._socket_timeout = timeout
+    buffer: Any = getattr(parser, "_buffer", None)
+    if hasattr(buffer, "socket_timeout"):  # RESP2 and RESP3 in Python
+        buffer.socket_timeout = timeout
 
 
 def _after_lock(to_close: list[Any], warnings: list[str]) -> None:

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -7,4 +7,6 @@ urlpatterns = [
     path("limited/", views.limited, name="limited"),
     path("pool/", views.pool, name="pool"),
     path("ping/", views.ping, name="ping"),
+    # For load balancers and Kubernetes probes: 200 or 503, JSON per alias (?alias=... to pick some).
+    path("health/redis/", include("django_redis_pool.urls")),
 ]

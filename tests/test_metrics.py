@@ -1,0 +1,154 @@
+"""The prometheus_client collector: pool counters per alias and the server's view per process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from django_redis_pool import get_pool, get_redis, metrics
+from django_redis_pool.naming import local_host
+from tests.conftest import SAFE_LIMITS, checkout
+from tests.redis_server import NOLIST_PASSWORD, RedisServer, free_port
+
+
+def scrape(**kwargs: Any) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """generate_latest() of a registry holding only the collector, as {(sample, labels): value}."""
+    registry = CollectorRegistry()
+    metrics.register(registry, **kwargs)
+    text = generate_latest(registry).decode()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def pool_labels(alias: str = "default", node: str = "") -> tuple[tuple[str, str], ...]:
+    return (("alias", alias), ("node", node))
+
+
+def test_pool_counters_and_gauges_per_alias(settings: Any) -> None:
+    settings.REDIS_POOL = {"default": {"URL": "fakeredis://", **SAFE_LIMITS, "MAX_CONNECTIONS": 7}}
+    get_redis().set("k", "v")
+    held = checkout(get_pool())
+    try:
+        samples = scrape(server=False)
+    finally:
+        get_pool().release(held)
+    labels = pool_labels()
+    expected = {
+        "django_redis_pool_in_use": 1.0,
+        "django_redis_pool_idle": 0.0,
+        "django_redis_pool_waiting": 0.0,
+        "django_redis_pool_max_connections": 7.0,
+        "django_redis_pool_peak_in_use": 1.0,
+        "django_redis_pool_checkouts_total": 2.0,
+        "django_redis_pool_waits_total": 0.0,
+        "django_redis_pool_exhausted_total": 0.0,
+        "django_redis_pool_connection_errors_total": 0.0,
+        "django_redis_pool_connections_created_total": 1.0,
+        "django_redis_pool_closed_for_age_total": 0.0,
+        "django_redis_pool_closed_for_idle_total": 0.0,
+        "django_redis_pool_leak_warnings_total": 0.0,
+        "django_redis_pool_wait_p50_seconds": 0.0,
+        "django_redis_pool_wait_p99_seconds": 0.0,
+        "django_redis_pool_wait_seconds_total": 0.0,
+    }
+    assert {name: samples[(name, labels)] for name in expected} == expected
+    assert not any(name.startswith("django_redis_pool_server") for name, _ in samples)
+
+
+def test_exhaustion_and_waits_are_counted(settings: Any) -> None:
+    settings.REDIS_POOL = {"default": {"URL": "fakeredis://", "MAX_CONNECTIONS": 1, "POOL_TIMEOUT": 0.05}}
+    held = checkout(get_pool())
+    try:
+        with pytest.raises(Exception, match="exhausted"):
+            get_redis().ping()
+    finally:
+        get_pool().release(held)
+    samples = scrape(server=False)
+    assert samples[("django_redis_pool_exhausted_total", pool_labels())] == 1.0
+    assert samples[("django_redis_pool_waits_total", pool_labels())] == 1.0
+    assert 0.04 < samples[("django_redis_pool_wait_seconds_total", pool_labels())] < 1.0
+    assert samples[("django_redis_pool_wait_p99_seconds", pool_labels())] > 0.04
+
+
+def test_the_server_lists_every_processes_pooled_connections(real_redis: RedisServer, settings: Any) -> None:
+    get_redis().set("k", "v")
+    # Another process with the same alias and prefix: a second worker, holding 2 connections.
+    script = textwrap.dedent(
+        f"""
+        import redis, sys, time
+        from django_redis_pool.naming import format_client_name
+        name = format_client_name("django_redis_pool", "default", {os.getpid() + 1_000_000})
+        clients = [redis.Redis(port={real_redis.port}, client_name=name) for _ in range(2)]
+        for c in clients: c.ping()
+        print("ready", flush=True)
+        sys.stdin.read()
+        """
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert worker.stdout is not None and worker.stdout.readline() == "ready\n"
+        samples = scrape()
+    finally:
+        worker.communicate("")
+    host = local_host()
+    server = {
+        labels: value
+        for (name, labels), value in samples.items()
+        if name == "django_redis_pool_server_connections"
+    }
+    assert server == {
+        (("alias", "default"), ("host", host), ("pid", str(os.getpid()))): 1.0,
+        (("alias", "default"), ("host", host), ("pid", str(os.getpid() + 1_000_000))): 2.0,
+    }
+    assert samples[("django_redis_pool_scrape_errors", (("alias", "default"),))] == 0.0
+    # The CLIENT LIST went through the pool: no connection of its own.
+    assert samples[("django_redis_pool_connections_created_total", pool_labels())] == 1.0
+
+
+def test_a_failed_client_list_is_a_metric_not_an_exception(real_redis: RedisServer, settings: Any) -> None:
+    settings.REDIS_POOL = {
+        "nolist": {"URL": real_redis.url_for("nolist", NOLIST_PASSWORD), **SAFE_LIMITS},
+        "down": {"URL": f"redis://127.0.0.1:{free_port()}/0", **SAFE_LIMITS},
+        "fake": {"URL": "fakeredis://", "CLIENT_NAME": None},
+    }
+    get_redis("nolist").ping()
+    samples = scrape(timeout=0.5)
+    errors = {
+        labels: value
+        for (name, labels), value in samples.items()
+        if name == "django_redis_pool_scrape_errors"
+    }
+    assert errors == {(("alias", "down"),): 1.0, (("alias", "nolist"),): 1.0}
+    # A NOPERM reply leaves the connection in step: it stays pooled.
+    assert samples[("django_redis_pool_connections_created_total", pool_labels("nolist"))] == 1.0
+    assert samples[("django_redis_pool_idle", pool_labels("nolist"))] == 1.0
+
+
+def test_register_is_idempotent_per_registry() -> None:
+    registry = CollectorRegistry()
+    first = metrics.register(registry)
+    assert metrics.register(registry) is first
+    assert metrics.register(CollectorRegistry()) is not first
+
+
+def test_cluster_nodes_are_labelled(redis_cluster: Any, settings: Any) -> None:
+    settings.REDIS_POOL = {"shards": {"CLUSTER": True, "URL": redis_cluster.url, **SAFE_LIMITS}}
+    get_redis("shards").set("k", "v")
+    samples = scrape()
+    nodes = {dict(labels)["node"] for name, labels in samples if name == "django_redis_pool_checkouts_total"}
+    assert nodes == {f"127.0.0.1:{port}" for port in redis_cluster.ports}
+    assert samples[("django_redis_pool_scrape_errors", (("alias", "shards"),))] == 0.0
+    pids = {dict(labels)["pid"] for name, labels in samples if name == "django_redis_pool_server_connections"}
+    assert pids == {str(os.getpid())}
