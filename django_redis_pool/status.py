@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import redis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import RedisClusterException, RedisError, ResponseError
 
 from . import registry
 from .entry import PoolEntry
@@ -160,7 +160,7 @@ def cluster_report(entry: Any, timeout: float) -> list[dict[str, Any]]:
     secrets = entry.settings.secret_values()
     try:
         client = entry.client  # the alias's own RedisCluster: built (and connected) on first use
-    except (RedisError, OSError) as exc:
+    except (RedisError, RedisClusterException, OSError) as exc:
         error = redact_text(f"{type(exc).__name__}: {exc}", secrets)
         server = {"reachable": False, "error": error}
         return [{"node": entry.settings.safe_url, "role": None, "slots": "", "stats": None, "server": server}]

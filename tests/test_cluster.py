@@ -133,3 +133,16 @@ def test_a_forked_child_opens_its_own_node_connections(shards: RedisClusterTopol
     assert client.get("fork") == b"child"
     names = {c["name"] for port in shards.ports for c in shards.admin(port).client_list()}
     assert f"django_redis_pool:shards:{local_host()}:{os.getpid()}" in names
+
+
+def test_status_of_an_unreachable_cluster_exits_1_with_the_error(settings: Any) -> None:
+    from django.core.management.base import CommandError
+
+    port = free_port()
+    settings.REDIS_POOL = {"shards": {"CLUSTER": True, "URL": f"redis://127.0.0.1:{port}/0", **SAFE_LIMITS}}
+    out = StringIO()
+    with pytest.raises(CommandError, match="Redis unreachable for 'shards'"):
+        call_command("redis_pool_status", "--format", "json", "--timeout", "1", stdout=out)
+    (node,) = json.loads(out.getvalue())["pools"]["shards"]["nodes"]
+    assert node["server"]["reachable"] is False
+    assert f"127.0.0.1:{port}" in node["server"]["error"]
