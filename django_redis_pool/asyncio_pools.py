@@ -83,6 +83,9 @@ class AsyncPool(redis.asyncio.ConnectionPool):
         self._leak_warnings = 0
         self._next_leak_scan = 0.0
         self._in_use: set[Any] = set()  # strong references: redis-py 8 keeps a WeakSet
+        # Handed to a waiter whose task has not run yet: in use for stats(), disconnect() and
+        # redis-py (_in_use_connections), but not releasable until that task checks it out.
+        self._in_transit: set[Any] = set()
 
     def make_connection(self) -> Any:
         connection = super().make_connection()  # type: ignore[no-untyped-call]
@@ -112,12 +115,13 @@ class AsyncPool(redis.asyncio.ConnectionPool):
             connection = await self._wait()
             now = _monotonic()
         self._check_out(connection, now)
-        if self.max_lifetime is not None and _expired(connection, now):
-            to_close.append(connection)
-            self._closed_for_age += 1
-        for stale in to_close:
-            await stale.disconnect()
         try:
+            if self.max_lifetime is not None and _expired(connection, now):
+                to_close.append(connection)
+                self._closed_for_age += 1
+            for stale in to_close:
+                # nowait: no suspension, so no cancellation can leave a reaped socket open.
+                await stale.disconnect(nowait=True)
             await self.ensure_connection(connection)
         except BaseException as exc:
             self._checkouts -= 1
@@ -128,6 +132,7 @@ class AsyncPool(redis.asyncio.ConnectionPool):
         return connection
 
     def _check_out(self, connection: Any, now: float) -> None:
+        self._in_transit.discard(connection)
         self._in_use.add(connection)
         self._in_use_connections.add(connection)
         self._checkouts += 1
@@ -160,7 +165,10 @@ class AsyncPool(redis.asyncio.ConnectionPool):
             # The task was cancelled; if a release handed this waiter a connection at the same
             # moment, pass it on instead of losing it.
             if future.done() and not future.cancelled() and future.exception() is None:
-                self._put_back(future.result())
+                connection = future.result()
+                self._in_transit.discard(connection)
+                self._in_use_connections.discard(connection)
+                self._put_back(connection)
             raise
         finally:
             if timer is not None:
@@ -189,25 +197,33 @@ class AsyncPool(redis.asyncio.ConnectionPool):
         if self.leak_warning is not None:
             self._warn_if_held_too_long(connection, now, released=True)
             connection._drp_checkout = None
-        should_reconnect = getattr(connection, "should_reconnect", None)
-        if (should_reconnect is not None and should_reconnect()) or (
-            self.max_lifetime is not None and _expired(connection, now)
-        ):
-            if self.max_lifetime is not None and _expired(connection, now):
-                self._closed_for_age += 1
-            await connection.disconnect()  # before anyone else can have it
-        dispatcher = getattr(self, "_event_dispatcher", None)
-        if dispatcher is not None and hasattr(dispatcher, "dispatch_async"):
-            from redis.event import AsyncAfterConnectionReleasedEvent
+        # Out of the in-use set but not yet back: whatever interrupts the awaits below (a
+        # cancellation, a disconnect() that times out, a failed re-authentication), the finally
+        # puts it back, or its slot would stay counted with no connection in it. A connection
+        # whose close or re-authentication was cut short is revalidated by its next checkout.
+        try:
+            should_reconnect = getattr(connection, "should_reconnect", None)
+            if (should_reconnect is not None and should_reconnect()) or (
+                self.max_lifetime is not None and _expired(connection, now)
+            ):
+                if self.max_lifetime is not None and _expired(connection, now):
+                    self._closed_for_age += 1
+                await connection.disconnect()  # before anyone else can have it
+            dispatcher = getattr(self, "_event_dispatcher", None)
+            if dispatcher is not None and hasattr(dispatcher, "dispatch_async"):
+                from redis.event import AsyncAfterConnectionReleasedEvent
 
-            await dispatcher.dispatch_async(AsyncAfterConnectionReleasedEvent(connection))  # type: ignore[no-untyped-call]
-        self._put_back(connection, now)
+                await dispatcher.dispatch_async(AsyncAfterConnectionReleasedEvent(connection))  # type: ignore[no-untyped-call]
+        finally:
+            self._put_back(connection, now)
 
     def _put_back(self, connection: Any, now: float | None = None) -> None:
         while self._waiters:
             future = self._waiters.popleft()
             if not future.done():
                 future.set_result(connection)
+                self._in_transit.add(connection)
+                self._in_use_connections.add(connection)
                 return
         connection._drp_released_at = _monotonic() if now is None else now
         self._available_connections.append(connection)
@@ -264,7 +280,7 @@ class AsyncPool(redis.asyncio.ConnectionPool):
         taken = [c._drp_checkout[0] for c in list(self._in_use) if getattr(c, "_drp_checkout", None)]
         return {
             "max_connections": self.max_connections,
-            "in_use": len(self._in_use),
+            "in_use": len(self._in_use) + len(self._in_transit),
             "idle": sum(1 for c in self._available_connections if getattr(c, "is_connected", False)),
             "waiting": len(self._waiters),
             "peak_in_use": self._peak,
@@ -285,7 +301,8 @@ class AsyncPool(redis.asyncio.ConnectionPool):
         }
 
     async def disconnect(self, inuse_connections: bool = True) -> None:
-        connections = [*self._available_connections, *(self._in_use if inuse_connections else ())]
+        in_use = [*self._in_use, *self._in_transit] if inuse_connections else []
+        connections = [*self._available_connections, *in_use]
         results = await asyncio.gather(*(c.disconnect() for c in connections), return_exceptions=True)
         error = next((r for r in results if isinstance(r, BaseException)), None)
         if error is not None:

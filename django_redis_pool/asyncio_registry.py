@@ -35,11 +35,17 @@ class _LoopPools:
         self.pools: dict[str, Any] = {}
         self.clients: dict[str, Any] = {}
         self.closer: Any = None
+        # States of earlier generations on the same loop: requests still running may hold their
+        # clients, so their pools stay open (and may still connect) until this state closes.
+        self.retired: list[_LoopPools] = []
 
     async def aclose(self) -> None:
         clients, pools = list(self.clients.values()), list(self.pools.values())
+        retired, self.retired = self.retired, []
         self.clients.clear()
         self.pools.clear()
+        for state in retired:
+            await state.aclose()
         for client in clients:
             close = getattr(client, "aclose", None) or client.close
             await close()
@@ -78,9 +84,12 @@ def _create(loop: asyncio.AbstractEventLoop, alias: str) -> Any:
     with _lock:
         state = _loops.get(loop)
         if state is None or state.generation != registry.generation() or state.pid != os.getpid():
-            if state is not None and state.pid == os.getpid():
-                loop.create_task(state.aclose())  # pools of a setting that has since changed
+            previous = state
             state = _LoopPools(registry.generation())
+            if previous is not None and previous.pid == os.getpid():
+                # Pools of a setting that has since changed: not closed now, under commands still
+                # in flight on their clients, but with this state (loop shutdown, aclose_pools).
+                state.retired.append(previous)
             _loops[loop] = state
             state.closer = _close_at_shutdown(state)
             # Starting the generator registers it with the loop (sys.set_asyncgen_hooks), which
@@ -164,7 +173,9 @@ def _fake_pool(entry: PoolEntry) -> AsyncPool:
 
 async def aclose_pools() -> None:
     """Close the running loop's pools (for ASGI lifespan shutdown; ``asyncio.run`` does it itself)."""
-    state = _loops.pop(asyncio.get_running_loop(), None)
+    loop = asyncio.get_running_loop()
+    with _lock:
+        state = _loops.pop(loop, None)
     if state is not None:
         await state.aclose()
 
@@ -173,7 +184,11 @@ def async_stats(alias: str) -> dict[str, Any] | None:
     """This process's asyncio pools of ``alias``, summed over loops (None when it has none)."""
     from .cluster import SUMMED
 
-    pools = [state.pools[alias] for state in list(_loops.values()) if alias in state.pools]
+    # Under the lock: another thread's first get_async_redis() inserting a loop while this one
+    # iterates would raise "dictionary changed size during iteration".
+    with _lock:
+        states = list(_loops.values())
+    pools = [state.pools[alias] for state in states if alias in state.pools]
     if not pools:
         return None
     per_pool = [pool.stats() for pool in pools]

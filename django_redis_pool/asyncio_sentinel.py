@@ -17,9 +17,11 @@ class AsyncSentinelPool(SentinelConnectionPool, AsyncPool):
     async def release(self, connection: Any) -> None:
         # A connection to a master the sentinels have since replaced is closed, not reused.
         master = self.master_address
-        if self.is_master and master is not None and (connection.host, connection.port) != tuple(master):
-            await connection.disconnect()
-        await super().release(connection)
+        try:
+            if self.is_master and master is not None and (connection.host, connection.port) != tuple(master):
+                await connection.disconnect()
+        finally:  # even when cancelled while closing: the pool's own release frees the slot
+            await super().release(connection)
 
 
 def build_async_sentinel(entry: PoolEntry, kwargs: dict[str, Any]) -> AsyncSentinelPool:
