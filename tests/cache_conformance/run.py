@@ -76,7 +76,9 @@ def run_tests(django_tests: Path, redis_url: str) -> dict[str, dict[str, str]]:
     command = [sys.executable, "-W", "ignore", "-m", "tests.cache_conformance.runner", str(outcomes_path)]
     with log.open("w") as out:
         try:
-            subprocess.run(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=RUN_TIMEOUT)
+            subprocess.run(
+                command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=RUN_TIMEOUT
+            )
         except subprocess.TimeoutExpired:
             raise SystemExit(f"cache-conformance: the run took over {RUN_TIMEOUT} s; see {log}") from None
     if not outcomes_path.exists():
