@@ -348,3 +348,21 @@ def test_sessions_through_the_example_project(real_redis: RedisServer, client: C
     assert [client.get("/session/").json()["visits"] for _ in range(3)] == [1, 2, 3]
     assert Client().get("/session/").json()["visits"] == 1  # another browser, another session
     assert len(real_redis.admin().keys(":1:django.contrib.sessions.cache*")) == 2
+
+
+def test_key_warnings_are_django_s(settings: Any) -> None:
+    import warnings
+
+    from django.core.cache import CacheKeyWarning
+
+    settings.CACHES = {"default": pooled()}
+    cache = caches["default"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cache.validate_key(":1:fine-key")
+        cache.validate_key(":1:has space")
+        cache.validate_key("x" * 251)
+    assert [(w.category, str(w.message)[:40]) for w in caught] == [
+        (CacheKeyWarning, "Cache key contains characters that will c"),
+        (CacheKeyWarning, "Cache key will cause errors if used with "),
+    ]
