@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint conformance matrix bench bench-failover clean
+.PHONY: demo test lint conformance cache-conformance matrix bench bench-failover clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ lint: $(STAMP)
 
 conformance: $(STAMP)  ## redis-py's own pool tests on its classes and on ours, compared (tests/conformance/)
 	$(BIN)/python -m tests.conformance.run
+
+cache-conformance: $(STAMP)  ## Django's own cache tests on PooledRedisCache (tests/cache_conformance/)
+	$(BIN)/python -m tests.cache_conformance.run
 
 matrix:  ## oldest and newest supported stacks, each in its own venv
 	bash .ci/matrix

@@ -19,6 +19,7 @@ class DjangoRedisPoolConfig(AppConfig):
         atexit.register(registry.close_all)
         register(Tags.caches)(checks.check_settings)
         register(Tags.caches, deploy=True)(checks.check_deploy)
+        register(Tags.caches)(checks.check_caches)
         setting_changed.connect(rebuild_on_setting_change, dispatch_uid="django_redis_pool")
 
 

@@ -182,3 +182,16 @@ def test_readme_shows_how_to_serve_the_example_project() -> None:
     readme = (EXAMPLE_DIR.parent / "README.md").read_text()
     assert "gunicorn --chdir example_project example.wsgi" in readme
     assert "uvicorn --app-dir example_project example.asgi:application" in readme
+
+
+def test_cached_view_is_rendered_once_then_served_from_the_cache(backend: str, client: Client) -> None:
+    first, second = client.get("/cached/"), client.get("/cached/")
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert first.json()["renders"] == 1
+    assert second.json() == first.json()  # the same body: cache_page answered, the view did not run
+    assert "max-age=60" in second["Cache-Control"]
+
+
+def test_session_view_counts_per_session(backend: str, client: Client) -> None:
+    assert [client.get("/session/").json()["visits"] for _ in range(2)] == [1, 2]
+    assert Client().get("/session/").json()["visits"] == 1

@@ -32,4 +32,5 @@ CACHES = {
         "OPTIONS": {"CONNECTION_POOL_KWARGS": {"max_connections": MAX_CONNECTIONS}},
     },
     "builtin": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": URL},
+    "pooled": {"BACKEND": "django_redis_pool.cache.PooledRedisCache", "LOCATION": "default"},
 }

@@ -9,7 +9,10 @@ DEBUG = os.environ.get("DJANGO_DEBUG", "1" if REDIS_URL.startswith("fakeredis:")
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-project-not-secret")
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
 INSTALLED_APPS = ["django.contrib.staticfiles", "django_redis_pool", "example"]
-MIDDLEWARE = ["django.middleware.common.CommonMiddleware"]
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
 ROOT_URLCONF = "example.urls"
 TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}]
 DATABASES: dict[str, dict[str, str]] = {}
@@ -26,6 +29,17 @@ REDIS_POOL = {
         "HEALTH_CHECK_INTERVAL": 30,
     },
 }
+
+# Django's cache framework on the "default" alias's pool: no second pool, the alias's stats count it.
+CACHES = {
+    "default": {
+        "BACKEND": "django_redis_pool.cache.PooledRedisCache",
+        "LOCATION": "default",  # a REDIS_POOL alias
+        "KEY_PREFIX": "example",
+    },
+}
+# Sessions in that cache: no database needed.
+SESSION_ENGINE = "django.contrib.sessions.backends.cache"
 
 # Requests allowed per client per window on /limited/.
 RATE_LIMIT = int(os.environ.get("RATE_LIMIT", "5"))

@@ -9,4 +9,6 @@ urlpatterns = [
     path("ping/", views.ping, name="ping"),
     # For load balancers and Kubernetes probes: 200 or 503, JSON per alias (?alias=... to pick some).
     path("health/redis/", include("django_redis_pool.urls")),
+    path("cached/", views.cached, name="cached"),
+    path("session/", views.session_visits, name="session"),
 ]

@@ -5,6 +5,7 @@ import time
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views.decorators.cache import cache_page
 
 from django_redis_pool import get_pool, get_redis, get_stats
 
@@ -60,3 +61,17 @@ def ping(request: HttpRequest) -> HttpResponse:
     """One GET through the pool: the view the benchmarks drive."""
     value = get_redis().get("example:ping")
     return HttpResponse(value or b"")
+
+
+@cache_page(60)
+def cached(request: HttpRequest) -> HttpResponse:
+    """Rendered at most once a minute: cache_page answers the rest from CACHES['default'], which is
+    a PooledRedisCache on the "default" alias's pool."""
+    renders = get_redis().incr("example:renders")
+    return JsonResponse({"renders": renders, "rendered_at": time.time()})
+
+
+def session_visits(request: HttpRequest) -> HttpResponse:
+    """Visits counted in the session (SESSION_ENGINE "cache", so in Redis through the same pool)."""
+    request.session["visits"] = request.session.get("visits", 0) + 1
+    return JsonResponse({"visits": request.session["visits"]})
