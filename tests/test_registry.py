@@ -150,6 +150,8 @@ def test_the_public_api_is_what_the_readme_documents() -> None:
     assert sorted(django_redis_pool.__all__) == [
         "PoolExhaustedError",
         "UnknownAliasError",
+        "aclose_pools",
+        "get_async_redis",
         "get_pool",
         "get_redis",
         "get_stats",
