@@ -129,6 +129,8 @@ def main() -> None:
 
     with RedisServer() as server:
         setup_django(server.url)
+        import bench_asgi
+        import bench_async_fairness
         import bench_client as bc
         import bench_fairness
         import bench_http
@@ -197,6 +199,16 @@ def main() -> None:
             "worse round. POOL_TIMEOUT (`timeout`) is 60 s for both blocking pools, so no wait is cut "
             "short. Server connections: the delta of `total_connections_received` over a run.",
         )
+        text, async_fairness = bench_async_fairness.async_fairness_section(
+            server.url, admin, seconds=0.5 if args.quick else 4.0, rounds=2
+        )
+        section(
+            "6b. asyncio fairness: 256 tasks on 8 connections on one event loop",
+            text,
+            "Both pools wait at most 60 s (`timeout`), so no wait is cut short. GET/s counts the calls that "
+            "ended by the deadline; a starved task's only GET ends when the others stop, which makes it the "
+            "slowest call. The least-served task and the GETs per task are those of the worse round.",
+        )
         text, http = bench_http.http_section(
             server.url, admin, reps=2 if args.quick else 3, seconds=1 if args.quick else 3
         )
@@ -211,6 +223,21 @@ def main() -> None:
             "20 s pool timeout and 5 s socket timeouts: this app's `BlockingPool` via `get_redis()`, and "
             "a module-level `redis.Redis` on redis-py's `BlockingConnectionPool(max_connections=4)` "
             "(`benchsite/views.py`). The slowest request is wrk's maximum latency, the largest of the runs.",
+        )
+        text, asgi = bench_asgi.asgi_section(
+            server.url, admin, reps=2 if args.quick else 3, seconds=1 if args.quick else 3
+        )
+        section(
+            "4c. The example's counter view: async under uvicorn vs sync under gunicorn",
+            text,
+            "The INCR views are the example project's home page without its template: "
+            "`await get_async_redis().incr(...)` in an async view, `get_redis().incr(...)` in a sync one "
+            "(`benchsite/views.py`). The no-Redis rows are each server's ceiling, and under uvicorn it is "
+            "Django's ASGI handler that sets it: each request runs in its own `ThreadSensitiveContext`, "
+            "whose executor starts new threads (two per request in a cProfile of 2,050 requests) to run "
+            "the sync receivers of `request_started` and `request_finished` (`reset_queries`, "
+            "`close_old_connections`, `close_caches`). Both servers get the same number of processes (2) "
+            "in the 2-worker rows.",
         )
         admin.close()
 
@@ -241,6 +268,8 @@ def main() -> None:
             f"{theirs_o['p99_ms']:.1f} ms; slowest request **{ours_o['max_ms'] / theirs_o['max_ms']:.2f}** "
             f"of redis-py's ({ours_o['max_ms']:,.0f} ms vs {theirs_o['max_ms']:,.0f} ms; section 4b)."
         )
+    summary += bench_async_fairness.summary_line(async_fairness)
+    summary += bench_asgi.summary_line(asgi)
     paired_plain = paired["plain module-level client, identical BlockingConnectionPool"]
     summary.append(
         "- Wall time, paired rounds: `get_redis().get()` / plain client on an identical pool "

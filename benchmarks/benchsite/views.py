@@ -1,13 +1,14 @@
-"""One GET per request, five ways."""
+"""One GET per request, five ways; and the example project's counter, sync and async."""
 
 import redis
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django_redis import get_redis_connection
 
-from django_redis_pool import get_redis
+from django_redis_pool import get_async_redis, get_redis
 
 KEY = "bench:k"
+COUNTER = "bench:visits"
 
 # redis-py's own blocking pool, wired as a Django user would without this app: one module-level
 # client per process, the same limits as REDIS_POOL['default'] in settings.py. redis-py resets
@@ -45,4 +46,18 @@ def django_redis_view(request: HttpRequest) -> HttpResponse:
 
 
 def no_redis(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(b"v" * 16)
+
+
+# The example project's home page without its template: one INCR, then the count. Section 4c serves
+# the sync one under gunicorn and the async one under uvicorn.
+def incr(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(str(get_redis().incr(COUNTER)))
+
+
+async def async_incr(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(str(await get_async_redis().incr(COUNTER)))
+
+
+async def async_no_redis(request: HttpRequest) -> HttpResponse:
     return HttpResponse(b"v" * 16)

@@ -7,14 +7,20 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import cache_page
 
-from django_redis_pool import get_pool, get_redis, get_stats
+from django_redis_pool import get_async_redis, get_pool, get_redis, get_stats
 
 VISITS_KEY = "example:visits"
 
 
 def home(request: HttpRequest) -> HttpResponse:
     visits = get_redis().incr(VISITS_KEY)
-    return render(request, "example/home.html", {"visits": visits})
+    return render(request, "example/home.html", {"visits": visits, "via": "get_redis()"})
+
+
+async def async_home(request: HttpRequest) -> HttpResponse:
+    """The home page as an async view: the same counter, through this event loop's pool."""
+    visits = await get_async_redis().incr(VISITS_KEY)
+    return render(request, "example/home.html", {"visits": visits, "via": "await get_async_redis()"})
 
 
 def fixed_window_hit(client_id: str, limit: int, window: int) -> tuple[bool, int, int]:
@@ -55,6 +61,11 @@ def pool(request: HttpRequest) -> HttpResponse:
     if request.GET.get("format") == "json":
         return JsonResponse({"pools": {row["alias"]: row for row in rows}})
     return render(request, "example/pool.html", {"rows": rows})
+
+
+async def async_pool(request: HttpRequest) -> JsonResponse:
+    # get_stats() includes, under "async", this process's asyncio pools summed over event loops.
+    return JsonResponse({"pools": get_stats()})
 
 
 def ping(request: HttpRequest) -> HttpResponse:
