@@ -4,7 +4,9 @@ redis-py's asyncio connections belong to the loop that opened them; a pool share
 fails with "attached to a different loop". So ``get_async_redis(alias)`` looks up the running loop
 first: each loop gets its own pools, never handed to another, and they are closed when the loop
 shuts down (an async generator registered with the loop runs at ``loop.shutdown_asyncgens()``,
-which ``asyncio.run()``, uvicorn and asgiref's ``async_to_sync`` all call), or by ``aclose_pools()``.
+which ``asyncio.run()`` and asgiref's ``async_to_sync`` call), or by ``aclose_pools()`` (which
+``django_redis_pool.asgi.with_pool_lifespan`` runs at ASGI lifespan shutdown: uvicorn >= 0.29
+ends the process on SIGTERM before ``shutdown_asyncgens()``).
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from django.test import AsyncClient, Client
 
+from django_redis_pool import get_async_redis, get_stats
 from django_redis_pool.naming import parse_client_name
 from tests.redis_server import RedisServer, free_port
 
@@ -212,3 +213,36 @@ def _listens(port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def test_with_pool_lifespan_answers_lifespan_and_closes_the_loops_pools(
+    real_redis: RedisServer, settings: Any
+) -> None:
+    from django_redis_pool.asgi import with_pool_lifespan
+
+    calls: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        calls.append(scope["type"])
+
+    async def run() -> list[Any]:
+        await get_async_redis().ping()
+        opened = get_stats("default")["async"]["loops"]
+        messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+        sent: list[Any] = []
+
+        async def receive() -> Any:
+            return next(messages)
+
+        async def send(message: Any) -> None:
+            sent.append(message["type"])
+
+        wrapped = with_pool_lifespan(app)
+        await wrapped({"type": "http"}, receive, send)
+        await wrapped({"type": "lifespan"}, receive, send)
+        return [opened, "async" in get_stats("default"), sent]
+
+    opened, still_open, sent = asyncio.run(run())
+    assert (opened, still_open) == (1, False)
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert calls == ["http"]
