@@ -10,6 +10,7 @@ scrape of any worker shows every worker's pooled connections; a failed ``CLIENT 
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -139,7 +140,8 @@ def client_list(pool: Any, timeout: float) -> list[dict[str, Any]]:
     return listing
 
 
-_registered: dict[int, PoolCollector] = {}
+# Keyed by the registry itself, weakly: an id() can be reused by a new registry once the old is gone.
+_registered: weakref.WeakKeyDictionary[CollectorRegistry, PoolCollector] = weakref.WeakKeyDictionary()
 
 
 def register(
@@ -147,9 +149,9 @@ def register(
 ) -> PoolCollector:
     """Register a :class:`PoolCollector` in ``registry_`` (prometheus_client's default one unless
     given), once: a second call returns the first collector. Call it from an ``AppConfig.ready()``."""
-    collector = _registered.get(id(registry_))
+    collector = _registered.get(registry_)
     if collector is None:
         collector = PoolCollector(server=server, timeout=timeout)
         registry_.register(collector)
-        _registered[id(registry_)] = collector
+        _registered[registry_] = collector
     return collector

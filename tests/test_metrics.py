@@ -152,3 +152,11 @@ def test_cluster_nodes_are_labelled(redis_cluster: Any, settings: Any) -> None:
     assert samples[("django_redis_pool_scrape_errors", (("alias", "shards"),))] == 0.0
     pids = {dict(labels)["pid"] for name, labels in samples if name == "django_redis_pool_server_connections"}
     assert pids == {str(os.getpid())}
+
+
+def test_every_new_registry_gets_the_collector(settings: Any) -> None:
+    # register() once keyed registries by id(): a new registry at a freed one's address got nothing.
+    settings.REDIS_POOL = {"default": {"URL": "fakeredis://"}}
+    for _ in range(50):
+        samples = scrape(server=False)
+        assert samples[("django_redis_pool_max_connections", pool_labels())] == 50.0
