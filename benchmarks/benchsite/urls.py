@@ -8,4 +8,5 @@ urlpatterns = [
     path("redis-py-blocking/", views.redis_py_blocking),
     path("django-redis/", views.django_redis_view),
     path("no-redis/", views.no_redis),
+    path("cache/", views.cache_view),
 ]

@@ -1,7 +1,8 @@
-"""One GET per request, five ways."""
+"""One GET per request, five ways; and a cache.get plus cache.set on the cache BENCH_CACHE names."""
 
 import redis
 from django.conf import settings
+from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
 from django_redis import get_redis_connection
 
@@ -46,3 +47,16 @@ def django_redis_view(request: HttpRequest) -> HttpResponse:
 
 def no_redis(request: HttpRequest) -> HttpResponse:
     return HttpResponse(b"v" * 16)
+
+
+CACHE_KEY = "bench:cache:view"
+CACHE_VALUE = {"id": 42, "name": "x" * 64, "tags": ["a", "b", "c"]}
+
+
+def cache_view(request: HttpRequest) -> HttpResponse:
+    # caches[...] is per thread, as in any Django view: Django's RedisCache builds its pools per cache
+    # object, so per thread; PooledRedisCache and django-redis share one pool per process.
+    cache = caches[settings.CACHE_VIEW_ALIAS]
+    value = cache.get(CACHE_KEY)
+    cache.set(CACHE_KEY, CACHE_VALUE, 300)
+    return HttpResponse(b"hit" if value is not None else b"miss")
