@@ -70,10 +70,13 @@ def _wait_http(port: int, timeout: float = 20) -> None:
     raise RuntimeError("gunicorn did not start")
 
 
-def start_gunicorn(url: str, args: list[str], max_connections: int) -> tuple[subprocess.Popen[bytes], int]:
+def start_gunicorn(
+    url: str, args: list[str], max_connections: int, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     env = dict(
         os.environ,
+        **(extra_env or {}),
         BENCH_REDIS_URL=url,
         BENCH_MAX_CONNECTIONS=str(max_connections),
         DJANGO_SETTINGS_MODULE="benchsite.settings",

@@ -4,6 +4,8 @@ import os
 
 URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 MAX_CONNECTIONS = int(os.environ.get("BENCH_MAX_CONNECTIONS", "50"))
+# The CACHES alias the /cache/ view uses, chosen per gunicorn run (bench_cache.py --gunicorn).
+CACHE_VIEW_ALIAS = os.environ.get("BENCH_CACHE", "pooled")
 
 DEBUG = False
 SECRET_KEY = "benchmarks-only"
@@ -31,6 +33,8 @@ CACHES = {
         "LOCATION": URL,
         "OPTIONS": {"CONNECTION_POOL_KWARGS": {"max_connections": MAX_CONNECTIONS}},
     },
+    # django-redis as its README configures it: no pool options, so its unbounded ConnectionPool.
+    "django_redis_defaults": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": URL},
     "builtin": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": URL},
     "pooled": {"BACKEND": "django_redis_pool.cache.PooledRedisCache", "LOCATION": "default"},
 }

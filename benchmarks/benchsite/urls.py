@@ -8,7 +8,5 @@ urlpatterns = [
     path("redis-py-blocking/", views.redis_py_blocking),
     path("django-redis/", views.django_redis_view),
     path("no-redis/", views.no_redis),
-    path("incr/", views.incr),
-    path("async-incr/", views.async_incr),
-    path("async-no-redis/", views.async_no_redis),
+    path("cache/", views.cache_view),
 ]

@@ -1,14 +1,14 @@
-"""One GET per request, five ways; and the example project's counter, sync and async."""
+"""One GET per request, five ways; and a cache.get plus cache.set on the cache BENCH_CACHE names."""
 
 import redis
 from django.conf import settings
+from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
 from django_redis import get_redis_connection
 
-from django_redis_pool import get_async_redis, get_redis
+from django_redis_pool import get_redis
 
 KEY = "bench:k"
-COUNTER = "bench:visits"
 
 # redis-py's own blocking pool, wired as a Django user would without this app: one module-level
 # client per process, the same limits as REDIS_POOL['default'] in settings.py. redis-py resets
@@ -49,15 +49,14 @@ def no_redis(request: HttpRequest) -> HttpResponse:
     return HttpResponse(b"v" * 16)
 
 
-# The example project's home page without its template: one INCR, then the count. Section 4c serves
-# the sync one under gunicorn and the async one under uvicorn.
-def incr(request: HttpRequest) -> HttpResponse:
-    return HttpResponse(str(get_redis().incr(COUNTER)))
+CACHE_KEY = "bench:cache:view"
+CACHE_VALUE = {"id": 42, "name": "x" * 64, "tags": ["a", "b", "c"]}
 
 
-async def async_incr(request: HttpRequest) -> HttpResponse:
-    return HttpResponse(str(await get_async_redis().incr(COUNTER)))
-
-
-async def async_no_redis(request: HttpRequest) -> HttpResponse:
-    return HttpResponse(b"v" * 16)
+def cache_view(request: HttpRequest) -> HttpResponse:
+    # caches[...] is per thread, as in any Django view: Django's RedisCache builds its pools per cache
+    # object, so per thread; PooledRedisCache and django-redis share one pool per process.
+    cache = caches[settings.CACHE_VIEW_ALIAS]
+    value = cache.get(CACHE_KEY)
+    cache.set(CACHE_KEY, CACHE_VALUE, 300)
+    return HttpResponse(b"hit" if value is not None else b"miss")
