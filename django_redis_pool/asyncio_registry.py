@@ -167,6 +167,9 @@ def _fake_pool(entry: PoolEntry) -> AsyncPool:
     # fakeredis >= 2.27 names it FakeAsyncRedisConnection; FakeConnection is its deprecated alias.
     connection_class = getattr(aioredis, "FakeAsyncRedisConnection", None) or aioredis.FakeConnection
     kwargs = _async_pool_arguments(entry)
+    # fakeredis's asyncio connection fails redis-py's health-check PING (ConnectionError, then the
+    # retries); an in-process server has no connection to check.
+    kwargs.pop("health_check_interval", None)
     # The same in-process server as the alias's sync pool: sync and async views share the data.
     server = entry.pool.connection_kwargs["server"]
     db = entry.pool.connection_kwargs.get("db", 0)

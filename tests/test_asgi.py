@@ -246,3 +246,12 @@ def test_with_pool_lifespan_answers_lifespan_and_closes_the_loops_pools(
     assert (opened, still_open) == (1, False)
     assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
     assert calls == ["http"]
+
+
+def test_the_async_view_under_wsgi_on_the_fakeredis_default() -> None:
+    # runserver and gunicorn run an async view in a new event loop per request (asgiref).
+    client = Client()
+    pages = [client.get("/async/") for _ in range(3)]
+    assert [page.status_code for page in pages] == [200, 200, 200]
+    visits = [int(re.search(r'id="visits">(\d+)<', page.content.decode()).group(1)) for page in pages]
+    assert visits[1:] == [visits[0] + 1, visits[0] + 2]

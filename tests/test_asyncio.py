@@ -237,3 +237,14 @@ def test_a_cluster_alias_on_asyncio(redis_cluster: RedisClusterTopology, setting
         return await asyncio.gather(*(client.get(f"async:{i}") for i in range(30)))
 
     assert [int(v) for v in asyncio.run(work())] == list(range(30))
+
+
+def test_a_fakeredis_alias_with_health_checks_works_on_asyncio(settings: Any) -> None:
+    # fakeredis's asyncio connection fails redis-py's health-check PING: the example project's
+    # async view hung in its retries until the fake pool stopped asking for health checks.
+    settings.REDIS_POOL = {"default": {"URL": "fakeredis://", "HEALTH_CHECK_INTERVAL": 30}}
+
+    async def work() -> Any:
+        return await asyncio.wait_for(get_async_redis().incr("hc"), 2)
+
+    assert asyncio.run(work()) == 1
