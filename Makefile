@@ -34,7 +34,7 @@ cache-conformance: $(STAMP)  ## Django's own cache tests on PooledRedisCache (te
 matrix:  ## oldest and newest supported stacks, each in its own venv
 	bash .ci/matrix
 
-bench: $(STAMP)  ## about 9 minutes; writes docs/benchmarks.md and docs/benchmarks-growth.png
+bench: $(STAMP)  ## about 11 minutes; writes docs/benchmarks.md and docs/benchmarks-growth.png
 	@for tool in redis-server wrk valgrind; do \
 	    command -v $$tool >/dev/null 2>&1 && continue; \
 	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
