@@ -26,7 +26,7 @@ from redis.exceptions import RedisError
 
 from .exceptions import PoolExhaustedError
 from .naming import format_client_name
-from .stats import WAIT_WINDOW, percentile
+from .stats import WAIT_WINDOW, leak_message, overdue_checkout, wait_window
 
 logger = logging.getLogger("django_redis_pool")
 
@@ -246,22 +246,14 @@ class AsyncPool(redis.asyncio.ConnectionPool):
 
     def _warn_if_held_too_long(self, connection: Any, now: float, released: bool) -> None:
         assert self.leak_warning is not None
-        checkout = getattr(connection, "_drp_checkout", None)
-        if checkout is None or connection._drp_leak_warned:
-            return
-        taken_at, stack, task = checkout
-        held = now - taken_at
-        if held <= self.leak_warning:
-            return
-        connection._drp_leak_warned = True
-        self._leak_warnings += 1
-        state = "was released after" if released else "has been checked out for"
-        logger.warning(
-            "%s",
-            f"Redis pool {self.alias!r} (asyncio): a connection {state} {held:.1f}s, longer than "
-            f"LEAK_WARNING={self.leak_warning:g}s. Taken by task {task!r} at:\n"
-            + "".join(traceback.format_list(stack)).rstrip(),
-        )
+        overdue = overdue_checkout(connection, now, self.leak_warning)
+        if overdue is not None:
+            held, stack, task = overdue
+            self._leak_warnings += 1
+            pool = f"{self.alias!r} (asyncio)"
+            logger.warning(
+                "%s", leak_message(pool, held, self.leak_warning, stack, f"task {task!r}", released)
+            )
 
     def _scan_for_leaks(self, now: float) -> None:
         assert self.leak_warning is not None
@@ -276,7 +268,6 @@ class AsyncPool(redis.asyncio.ConnectionPool):
     def stats(self) -> dict[str, Any]:
         """This pool's counters: the keys of ``stats.STATS_KEYS``."""
         now = _monotonic()
-        waits = sorted(self._recent_waits)
         taken = [c._drp_checkout[0] for c in list(self._in_use) if getattr(c, "_drp_checkout", None)]
         return {
             "max_connections": self.max_connections,
@@ -289,9 +280,7 @@ class AsyncPool(redis.asyncio.ConnectionPool):
             "waits": self._waits,
             "wait_ms_total": round(self._wait_total * 1000, 3),
             "wait_ms_max": round(self._wait_max * 1000, 3),
-            "wait_ms_p50": round(percentile(waits, 0.50) * 1000, 3),
-            "wait_ms_p99": round(percentile(waits, 0.99) * 1000, 3),
-            "wait_ms_window_max": round((waits[-1] if waits else 0.0) * 1000, 3),
+            **wait_window(self._recent_waits),
             "exhausted": self._exhausted,
             "connection_errors": self._connection_errors,
             "closed_for_age": self._closed_for_age,

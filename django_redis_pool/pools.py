@@ -41,7 +41,7 @@ from redis.retry import Retry
 
 from .exceptions import PoolExhaustedError
 from .naming import format_client_name
-from .stats import WAIT_WINDOW, percentile
+from .stats import WAIT_WINDOW, leak_message, overdue_checkout, wait_window
 
 logger = logging.getLogger("django_redis_pool")
 
@@ -453,21 +453,13 @@ class Pool(redis.ConnectionPool):
         self, connection: Any, now: float, warnings: list[str], released: bool
     ) -> None:
         assert self.leak_warning is not None
-        checkout = getattr(connection, "_drp_checkout", None)
-        if checkout is None or connection._drp_leak_warned:
-            return
-        taken_at, stack, thread = checkout
-        held = now - taken_at
-        if held <= self.leak_warning:
-            return
-        connection._drp_leak_warned = True
-        self._leak_warnings += 1
-        state = "was released after" if released else "has been checked out for"
-        warnings.append(
-            f"Redis pool {self.alias!r}: a connection {state} {held:.1f}s, longer than "
-            f"LEAK_WARNING={self.leak_warning:g}s. Taken by thread {thread!r} at:\n"
-            + "".join(traceback.format_list(stack)).rstrip()
-        )
+        overdue = overdue_checkout(connection, now, self.leak_warning)
+        if overdue is not None:
+            held, stack, thread = overdue
+            self._leak_warnings += 1
+            warnings.append(
+                leak_message(repr(self.alias), held, self.leak_warning, stack, f"thread {thread!r}", released)
+            )
 
     def _scan_for_leaks(self, now: float, warnings: list[str]) -> None:
         assert self.leak_warning is not None
@@ -490,7 +482,7 @@ class Pool(redis.ConnectionPool):
         with self._lock:
             in_use = list(self._in_use_connections)
             idle = sum(1 for connection in self._available_connections if _is_open(connection))
-            waits = sorted(self._recent_waits)
+            waits = list(self._recent_waits)
             counts = {
                 "waiting": len(self._waiters),
                 "peak_in_use": self._peak,
@@ -520,9 +512,7 @@ class Pool(redis.ConnectionPool):
             "waits": counts["waits"],
             "wait_ms_total": counts["wait_ms_total"],
             "wait_ms_max": counts["wait_ms_max"],
-            "wait_ms_p50": round(percentile(waits, 0.50) * 1000, 3),
-            "wait_ms_p99": round(percentile(waits, 0.99) * 1000, 3),
-            "wait_ms_window_max": round((waits[-1] if waits else 0.0) * 1000, 3),
+            **wait_window(waits),
             "exhausted": counts["exhausted"],
             "connection_errors": counts["connection_errors"],
             "closed_for_age": counts["closed_for_age"],

@@ -5,7 +5,9 @@ The counting itself lives in :mod:`django_redis_pool.pools`, under the pool lock
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import traceback
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 # The keys of one pool's stats, in the order get_stats() and `redis_pool_status --format json`
 # give them. New keys are only ever added.
@@ -41,3 +43,36 @@ def percentile(ordered: Sequence[float], fraction: float) -> float:
         return 0.0
     rank = max(1, -(-len(ordered) * fraction // 1))  # ceil without importing math
     return ordered[int(rank) - 1]
+
+
+def wait_window(recent: Iterable[float]) -> dict[str, float]:
+    """``wait_ms_p50``, ``wait_ms_p99`` and ``wait_ms_window_max`` of the recent waits (seconds)."""
+    waits = sorted(recent)
+    return {
+        "wait_ms_p50": round(percentile(waits, 0.50) * 1000, 3),
+        "wait_ms_p99": round(percentile(waits, 0.99) * 1000, 3),
+        "wait_ms_window_max": round((waits[-1] if waits else 0.0) * 1000, 3),
+    }
+
+
+def overdue_checkout(connection: Any, now: float, limit: float) -> tuple[float, Any, str] | None:
+    """(seconds held, stack, owner) of a checkout held longer than ``limit`` and not reported yet,
+    which it marks reported; None otherwise. The pools stamp ``_drp_checkout`` at checkout."""
+    checkout = getattr(connection, "_drp_checkout", None)
+    if checkout is None or connection._drp_leak_warned:
+        return None
+    taken_at, stack, owner = checkout
+    held = now - taken_at
+    if held <= limit:
+        return None
+    connection._drp_leak_warned = True
+    return held, stack, owner
+
+
+def leak_message(pool: str, held: float, limit: float, stack: Any, taken_by: str, released: bool) -> str:
+    """The LEAK_WARNING text: which pool, how long, and the stack of the code that took it."""
+    state = "was released after" if released else "has been checked out for"
+    return (
+        f"Redis pool {pool}: a connection {state} {held:.1f}s, longer than LEAK_WARNING={limit:g}s. "
+        f"Taken by {taken_by} at:\n" + "".join(traceback.format_list(stack)).rstrip()
+    )
