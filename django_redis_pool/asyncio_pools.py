@@ -26,7 +26,7 @@ from redis.exceptions import RedisError
 
 from .exceptions import PoolExhaustedError
 from .naming import format_client_name
-from .stats import WAIT_WINDOW, leak_message, overdue_checkout, wait_window
+from .stats import PoolCounters, leak_message, overdue_checkout, wait_window
 
 logger = logging.getLogger("django_redis_pool")
 
@@ -35,7 +35,7 @@ _INF = float("inf")
 _LEAK_STACK_LIMIT = 40
 
 
-class AsyncPool(redis.asyncio.ConnectionPool):
+class AsyncPool(PoolCounters, redis.asyncio.ConnectionPool):
     """A fair, bounded, counted asyncio pool for one alias on one event loop."""
 
     def __init__(
@@ -69,19 +69,7 @@ class AsyncPool(redis.asyncio.ConnectionPool):
             self.connection_kwargs["client_name"] = format_client_name(client_name_prefix, alias, os.getpid())
         self._created = 0
         self._waiters: collections.deque[asyncio.Future[Any]] = collections.deque()
-        self._checkouts = 0
-        self._peak = 0
-        self._established = 0
-        self._connection_errors = 0
-        self._exhausted = 0
-        self._waits = 0
-        self._wait_total = 0.0
-        self._wait_max = 0.0
-        self._recent_waits: collections.deque[float] = collections.deque(maxlen=WAIT_WINDOW)
-        self._closed_for_age = 0
-        self._closed_for_idle = 0
-        self._leak_warnings = 0
-        self._next_leak_scan = 0.0
+        self._zero_counters()
         self._in_use: set[Any] = set()  # strong references: redis-py 8 keeps a WeakSet
         # Handed to a waiter whose task has not run yet: in use for stats(), disconnect() and
         # redis-py (_in_use_connections), but not releasable until that task checks it out.

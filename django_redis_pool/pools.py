@@ -41,7 +41,7 @@ from redis.retry import Retry
 
 from .exceptions import PoolExhaustedError
 from .naming import format_client_name
-from .stats import WAIT_WINDOW, leak_message, overdue_checkout, wait_window
+from .stats import PoolCounters, leak_message, overdue_checkout, wait_window
 
 logger = logging.getLogger("django_redis_pool")
 
@@ -85,7 +85,7 @@ def _is_open(connection: Any) -> bool:
     return getattr(connection, "_sock", None) is not None
 
 
-class Pool(redis.ConnectionPool):
+class Pool(PoolCounters, redis.ConnectionPool):
     """The shared implementation; use :class:`BlockingPool` or :class:`NonBlockingPool`."""
 
     blocking: bool
@@ -127,19 +127,7 @@ class Pool(redis.ConnectionPool):
         self._lock = threading.RLock()
         self._stats_lock = threading.Lock()
         self._waiters: collections.deque[_Waiter] = collections.deque()
-        self._checkouts = 0
-        self._peak = 0
-        self._established = 0
-        self._connection_errors = 0
-        self._exhausted = 0
-        self._waits = 0
-        self._wait_total = 0.0
-        self._wait_max = 0.0
-        self._recent_waits: collections.deque[float] = collections.deque(maxlen=WAIT_WINDOW)
-        self._closed_for_age = 0
-        self._closed_for_idle = 0
-        self._leak_warnings = 0
-        self._next_leak_scan = 0.0
+        self._zero_counters()
         if _BASE_RESET_REPLACES_LOCK:
             # redis-py 5.0's reset() is these lines and `self._lock = threading.Lock()`.
             self._created_connections = 0

@@ -5,6 +5,7 @@ The counting itself lives in :mod:`django_redis_pool.pools`, under the pool lock
 
 from __future__ import annotations
 
+import collections
 import traceback
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -76,3 +77,22 @@ def leak_message(pool: str, held: float, limit: float, stack: Any, taken_by: str
         f"Redis pool {pool}: a connection {state} {held:.1f}s, longer than LEAK_WARNING={limit:g}s. "
         f"Taken by {taken_by} at:\n" + "".join(traceback.format_list(stack)).rstrip()
     )
+
+
+class PoolCounters:
+    """The counters both pool kinds keep (``stats()`` reports them), and their zeroing."""
+
+    def _zero_counters(self) -> None:
+        self._checkouts = 0
+        self._peak = 0
+        self._established = 0
+        self._connection_errors = 0
+        self._exhausted = 0
+        self._waits = 0
+        self._wait_total = 0.0
+        self._wait_max = 0.0
+        self._recent_waits: collections.deque[float] = collections.deque(maxlen=WAIT_WINDOW)
+        self._closed_for_age = 0
+        self._closed_for_idle = 0
+        self._leak_warnings = 0
+        self._next_leak_scan = 0.0

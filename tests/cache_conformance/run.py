@@ -13,7 +13,6 @@ import json
 import os
 import subprocess
 import sys
-import tarfile
 import time
 import tomllib
 from collections import Counter
@@ -22,6 +21,7 @@ from pathlib import Path
 import django
 
 from tests.redis_server import RedisServer
+from tests.sdist import fetch_sdist
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -31,29 +31,15 @@ RUN_TIMEOUT = 600  # seconds; the run takes well under a minute
 
 
 def fetch_django_tests(version: str) -> Path:
-    """The folder holding Django's ``tests/cache`` package, from its sdist, fetched once."""
-    target = CACHE / f"django-{version}"
-    done = target / ".extracted"
-    if done.exists():
-        return target / "tests"
-    CACHE.mkdir(exist_ok=True)
-    archive = CACHE / f"django-{version}.tar.gz"
-    if not archive.exists():
-        print(f"cache-conformance: downloading Django {version}'s sdist into .conformance/", flush=True)
-        pip = [sys.executable, "-m", "pip", "download", "-q", "--no-binary", ":all:", "--no-deps"]
-        subprocess.run([*pip, "--dest", str(CACHE), f"django=={version}"], check=False)
-        if not archive.exists():
-            raise SystemExit(f"cache-conformance: could not download Django {version}'s sdist to {archive}")
-    prefix = f"django-{version}/tests/cache/"
-    with tarfile.open(archive) as tar:
-        # Only the cache tests: Django itself must come from the venv, not the sdist.
-        members = [m for m in tar.getmembers() if m.name.startswith(prefix)]
-        safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}  # Python 3.11.4+
-        tar.extractall(CACHE, members=members, **safe)
-    if not (target / "tests" / "cache" / "tests.py").exists():
-        raise SystemExit(f"cache-conformance: Django {version}'s sdist has no tests/cache/tests.py")
-    done.touch()
-    return target / "tests"
+    """The folder holding Django's ``tests/cache`` package, from its sdist; Django comes from the venv."""
+    sdist = fetch_sdist(
+        "cache-conformance",
+        "django",
+        version,
+        lambda path: path.startswith("tests/cache/"),
+        "tests/cache/tests.py",
+    )
+    return sdist / "tests"
 
 
 def load_not_applying() -> dict[str, str]:

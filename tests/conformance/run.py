@@ -16,7 +16,6 @@ import os
 import re
 import subprocess
 import sys
-import tarfile
 import time
 import tomllib
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from typing import Any
 import redis
 
 from tests.redis_server import RedisServer
+from tests.sdist import fetch_sdist
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -40,33 +40,14 @@ PYTEST_RAN = (0, 1)
 
 
 def fetch_redis_tests(version: str) -> Path:
-    """redis-py's tests/ (and its pytest config) from its sdist, downloaded and extracted once."""
-    target = CACHE / f"redis-{version}"
-    done = target / ".extracted"
-    if done.exists():
-        return target
-    CACHE.mkdir(exist_ok=True)
-    archive = CACHE / f"redis-{version}.tar.gz"
-    if not archive.exists():
-        print(f"conformance: downloading redis-py {version}'s sdist into .conformance/", flush=True)
-        pip = [sys.executable, "-m", "pip", "download", "-q", "--no-binary", ":all:", "--no-deps"]
-        subprocess.run([*pip, "--dest", str(CACHE), f"redis=={version}"], check=False)
-        if not archive.exists():
-            raise SystemExit(f"conformance: could not download redis-py {version}'s sdist to {archive}")
-    top = f"redis-{version}/"
-    with tarfile.open(archive) as tar:
-        # Only the tests and the config: redis-py's own package must come from the venv, not the sdist.
-        members = [
-            m
-            for m in tar.getmembers()
-            if m.name.startswith(top + "tests/") or m.name == top + "pyproject.toml"
-        ]
-        safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}  # Python 3.11.4+
-        tar.extractall(CACHE, members=members, **safe)
-    if not (target / "tests" / "conftest.py").exists():
-        raise SystemExit(f"conformance: redis-py {version}'s sdist ships no tests/conftest.py")
-    done.touch()
-    return target
+    """redis-py's tests/ (and its pytest config) from its sdist; redis-py itself comes from the venv."""
+    return fetch_sdist(
+        "conformance",
+        "redis",
+        version,
+        lambda path: path.startswith("tests/") or path == "pyproject.toml",
+        "tests/conftest.py",
+    )
 
 
 # redis-py 5.x kept its pytest settings in tox.ini, which its sdist does not ship: its markers.
