@@ -16,7 +16,7 @@ import redis
 from bench_http import _wait_http, start_gunicorn, stop, wrk
 from common import ROOT, median, server_counter, table
 
-from tests.redis_server import free_port
+from tests.support.redis_server import free_port
 
 MAX_CONNECTIONS = 8  # per process, for every server
 WRK_CONNECTIONS = 8

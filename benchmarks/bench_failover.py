@@ -4,7 +4,7 @@
 
 Four threads write unique keys through a client while the master is failed over (``SENTINEL FAILOVER``)
 or SIGKILLed; afterwards every acknowledged key is looked up on the new master
-(tests/failover.py's ``write_through_failover``). Contenders: this app's Sentinel alias and plain
+(tests/support/failover.py's ``write_through_failover``). Contenders: this app's Sentinel alias and plain
 redis-py ``Sentinel(...).master_for(...)``; mitigations, on this app's alias: ``min-replicas-to-write 1``
 on the data nodes, and ``WAIT 1 1000`` after every write.
 
@@ -84,8 +84,8 @@ def _plain_client(topology: Any) -> tuple[Any, Callable[[], None]]:
 
 def measure_one(scenario: str, contender: str, mitigation: str, settle_s: float) -> dict[str, Any]:
     """One failover on a fresh topology; the FailoverRun's fields plus the time fail_over() took."""
-    from tests.failover import write_through_failover
-    from tests.topologies import SentinelTopology
+    from tests.support.failover import write_through_failover
+    from tests.support.topologies import SentinelTopology
 
     topology = SentinelTopology(
         min_replicas_to_write=1 if mitigation == "min-replicas" else 0, min_replicas_max_lag=1

@@ -15,7 +15,7 @@ from typing import Any
 import redis
 from common import ROOT, median, server_counter, table
 
-from tests.redis_server import free_port
+from tests.support.redis_server import free_port
 
 VIEWS = {
     "get_redis()": "/pooled/",

@@ -12,8 +12,8 @@ from django.test import override_settings
 
 from django_redis_pool import registry
 from django_redis_pool.apps import rebuild_on_setting_change
-from tests.redis_server import INSTALL_HINT, RedisServer, redis_server_binary
-from tests.topologies import RedisClusterTopology, SentinelTopology, missing_binaries
+from tests.support.redis_server import INSTALL_HINT, RedisServer, redis_server_binary
+from tests.support.topologies import RedisClusterTopology, SentinelTopology, missing_binaries
 
 # redis-py < 5.3 requires a command name; 5.3+ deprecates passing one.
 _NEEDS_COMMAND_NAME = tuple(int(p) for p in redis.__version__.split(".")[:2]) < (5, 3)

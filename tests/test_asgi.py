@@ -23,7 +23,7 @@ from django.test import AsyncClient, Client
 
 from django_redis_pool import get_async_redis, get_stats
 from django_redis_pool.naming import parse_client_name
-from tests.redis_server import RedisServer, free_port
+from tests.support.redis_server import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -16,8 +16,8 @@ from django.core.management import call_command
 from django_redis_pool import PoolExhaustedError, aclose_pools, get_async_redis, get_redis, get_stats
 from django_redis_pool.asyncio_pools import AsyncPool
 from tests.conftest import SAFE_LIMITS
-from tests.redis_server import RedisServer
-from tests.topologies import RedisClusterTopology, SentinelTopology
+from tests.support.redis_server import RedisServer
+from tests.support.topologies import RedisClusterTopology, SentinelTopology
 
 
 def use(settings: Any, server: RedisServer, **config: Any) -> None:

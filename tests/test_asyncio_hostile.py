@@ -24,7 +24,7 @@ from django_redis_pool import PoolExhaustedError, get_async_redis, get_redis
 from django_redis_pool.asyncio_pools import AsyncPool
 from django_redis_pool.asyncio_registry import async_stats
 from tests.conftest import SAFE_LIMITS
-from tests.redis_server import RedisServer, free_port
+from tests.support.redis_server import RedisServer, free_port
 
 PREFIX = "django_redis_pool"
 

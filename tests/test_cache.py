@@ -21,7 +21,7 @@ from django.test import Client
 from django_redis_pool import get_pool, get_redis, get_stats
 from django_redis_pool.cache import PooledRedisCache, PooledRedisCacheClient
 from django_redis_pool.checks import check_caches
-from tests.redis_server import RedisServer
+from tests.support.redis_server import RedisServer
 
 BACKEND = "django_redis_pool.cache.PooledRedisCache"
 SAFE = {"SOCKET_TIMEOUT": 5, "SOCKET_CONNECT_TIMEOUT": 5, "POOL_TIMEOUT": 5}

@@ -15,8 +15,8 @@ from redis.cluster import RedisCluster
 from django_redis_pool import get_pool, get_redis, get_stats, registry
 from django_redis_pool.naming import local_host
 from tests.conftest import SAFE_LIMITS
-from tests.redis_server import free_port
-from tests.topologies import RedisClusterTopology
+from tests.support.redis_server import free_port
+from tests.support.topologies import RedisClusterTopology
 
 
 @pytest.fixture

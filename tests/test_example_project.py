@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from tests.redis_server import RedisServer
+from tests.support.redis_server import RedisServer
 
 
 @pytest.fixture(params=["fake", "real"])

@@ -13,7 +13,7 @@ from health_check.views import HealthCheckView
 from django_redis_pool import get_pool
 from django_redis_pool.health_checks import RedisPool
 from tests.conftest import SAFE_LIMITS
-from tests.redis_server import APP_PASSWORD, RedisServer, free_port
+from tests.support.redis_server import APP_PASSWORD, RedisServer, free_port
 
 
 @pytest.fixture

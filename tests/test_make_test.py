@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.redis_server import INSTALL_HINT
+from tests.support.redis_server import INSTALL_HINT
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / ".ci" / "test-tools"

@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from django_redis_pool import get_pool, get_redis, metrics
 from django_redis_pool.naming import local_host
 from tests.conftest import SAFE_LIMITS, checkout
-from tests.redis_server import NOLIST_PASSWORD, RedisServer, free_port
+from tests.support.redis_server import NOLIST_PASSWORD, RedisServer, free_port
 
 
 def scrape(**kwargs: Any) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -15,7 +15,7 @@ from django_redis_pool import PoolExhaustedError, get_pool, get_redis, get_stats
 from django_redis_pool.entry import default_retry, describe_retry
 from django_redis_pool.pools import BlockingPool, NonBlockingPool
 from tests.conftest import SAFE_LIMITS, checkout
-from tests.redis_server import RedisServer, free_port
+from tests.support.redis_server import RedisServer, free_port
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:

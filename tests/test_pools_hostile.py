@@ -23,7 +23,7 @@ import redis
 from django_redis_pool import PoolExhaustedError, pools
 from django_redis_pool.pools import BlockingPool, NonBlockingPool
 from tests.conftest import checkout
-from tests.redis_server import RedisServer, free_port
+from tests.support.redis_server import RedisServer, free_port
 from tests.test_pools import wait_until
 
 _pools: list[Any] = []

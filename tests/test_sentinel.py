@@ -17,9 +17,9 @@ from django_redis_pool import get_pool, get_redis, get_stats, registry
 from django_redis_pool.naming import local_host
 from django_redis_pool.sentinel import FailoverWatcher, SentinelBlockingPool
 from tests.conftest import SAFE_LIMITS
-from tests.failover import write_through_failover
+from tests.support.failover import write_through_failover
 from tests.test_real_redis import text
-from tests.topologies import SentinelTopology
+from tests.support.topologies import SentinelTopology
 
 
 def ha_settings(topology: SentinelTopology, **extra: Any) -> dict[str, Any]:

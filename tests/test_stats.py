@@ -7,7 +7,7 @@ from typing import Any
 from django_redis_pool import get_pool, get_redis, get_stats
 from django_redis_pool.stats import STATS_KEYS
 from tests.conftest import SAFE_LIMITS, checkout
-from tests.redis_server import RedisServer, free_port
+from tests.support.redis_server import RedisServer, free_port
 
 
 def test_get_stats_without_alias_covers_every_alias(settings: Any) -> None:

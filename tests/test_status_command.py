@@ -17,7 +17,7 @@ from django_redis_pool.naming import local_host
 from django_redis_pool.stats import STATS_KEYS
 from django_redis_pool.status import NO_CLIENT_NAMES
 from tests.conftest import SAFE_LIMITS
-from tests.redis_server import NOLIST_PASSWORD, RedisServer, free_port
+from tests.support.redis_server import NOLIST_PASSWORD, RedisServer, free_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -33,7 +33,7 @@ def holders(real_redis: RedisServer) -> Iterator[dict[int, int]]:
     """Two other processes holding 2 and 3 pooled connections: {pid: connections}."""
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "tests.holder", real_redis.url, str(n)],
+            [sys.executable, "-m", "tests.support.holder", real_redis.url, str(n)],
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

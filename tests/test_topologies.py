@@ -1,4 +1,4 @@
-"""The Cluster and Sentinel topologies the suite starts (tests/topologies.py), with plain redis-py only."""
+"""The Cluster and Sentinel topologies the suite starts (tests/support/topologies.py), with plain redis-py only."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from redis.cluster import ClusterNode, RedisCluster
 from redis.sentinel import Sentinel
 
 from tests.conftest import require_binaries
-from tests.topologies import RedisClusterTopology, SentinelTopology, wait_until
+from tests.support.topologies import RedisClusterTopology, SentinelTopology, wait_until
 
 
 @contextmanager

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import django
 
-from tests.redis_server import RedisServer
-from tests.sdist import fetch_sdist
+from tests.support.redis_server import RedisServer
+from tests.support.sdist import fetch_sdist
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]

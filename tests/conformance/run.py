@@ -24,8 +24,8 @@ from typing import Any
 
 import redis
 
-from tests.redis_server import RedisServer
-from tests.sdist import fetch_sdist
+from tests.support.redis_server import RedisServer
+from tests.support.sdist import fetch_sdist
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]

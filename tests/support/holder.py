@@ -1,6 +1,6 @@
 """A separate process that holds N pooled connections until its stdin closes.
 
-Run as ``python -m tests.holder URL N``; prints its pid once the connections are open.
+Run as ``python -m tests.support.holder URL N``; prints its pid once the connections are open.
 """
 
 from __future__ import annotations

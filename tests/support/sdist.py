@@ -12,7 +12,7 @@ import tarfile
 from collections.abc import Callable
 from pathlib import Path
 
-CACHE = Path(__file__).resolve().parent.parent / ".conformance"
+CACHE = Path(__file__).resolve().parents[2] / ".conformance"
 
 
 def fetch_sdist(label: str, project: str, version: str, keep: Callable[[str], bool], expect: str) -> Path:

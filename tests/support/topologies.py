@@ -2,8 +2,8 @@
 
 ``with RedisClusterTopology() as cluster:`` gives three masters sharing the 16384 slots;
 ``with SentinelTopology() as topology:`` gives one master, one replica and three sentinels. Both run
-the same ``redis-server`` binary as tests/redis_server.py, keep everything in their own temp dir, and
-are stopped and cleaned up on exit. ``python -m tests.topologies`` measures their start-up and the
+the same ``redis-server`` binary as tests/support/redis_server.py, keep everything in their own temp dir, and
+are stopped and cleaned up on exit. ``python -m tests.support.topologies`` measures their start-up and the
 failover times.
 
 Admin commands are sent as separate words (``"CLUSTER", "INFO"``) so redis-py applies no response
@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import redis
 
-from tests.redis_server import INSTALL_HINT, free_port
+from tests.support.redis_server import INSTALL_HINT, free_port
 
 HOST = "127.0.0.1"
 CLUSTER_SLOTS = 16384

@@ -1,0 +1,1 @@
+"""The real-server harness: redis-server, Sentinel and Cluster topologies, failover drivers, sdists."""
