@@ -1,0 +1,449 @@
+"""django-redis's own test suite on PooledRedisCache: the drop-in gate (``make django-redis-conformance``).
+
+Downloads the sdist of the django-redis version pinned in the dev extra once into ``.conformance/``
+and runs its ``tests/`` once per settings file, twice each: on django-redis itself (the baseline)
+and on this app's backend, with nothing changed but ``BACKEND`` and ``"django_redis_pool"`` in
+``INSTALLED_APPS`` (``django_redis_gate_settings.py``: their module, imported and overridden). Each
+side gets its own throwaway servers, started here: a redis-server (with the UNIX socket the
+``sqlite_usock`` file wants) and, for the Sentinel files, a master, a replica and the one sentinel
+django-redis's own CI runs; the two sides of a settings file run at once (their tests mostly sleep),
+the settings files one after another.
+
+A test that passes on django-redis and not here fails the gate unless ``differences.toml`` names it
+with its reason; a listed test that passes here fails it too, so the list stays honest. Settings
+files this backend refuses on purpose (``REFUSED``: the ShardClient) are not run here: the gate
+checks that they are refused, with the advice. Arguments after ``--`` go to both pytest runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from importlib.metadata import version as installed_version
+from pathlib import Path
+from typing import IO, Any
+
+from tests.support.redis_server import RedisServer
+from tests.support.sdist import fetch_sdist
+from tests.support.topologies import SentinelTopology
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+DIFFERENCES = HERE / "differences.toml"
+PROJECT = "django_redis"  # as its sdist's file and top folder are named
+LABEL = "django-redis-conformance"
+# The settings files that apply, in the order they run; each names the servers it needs.
+GATED = {
+    "sqlite": "redis-server",
+    "sqlite_json": "redis-server",
+    "sqlite_msgpack": "redis-server",
+    "sqlite_gzip": "redis-server",
+    "sqlite_lz4": "redis-server",
+    "sqlite_zlib": "redis-server",
+    "sqlite_zstd": "redis-server",
+    "sqlite_usock": "redis-server",
+    "sqlite_herd": "redis-server",
+    "sqlite_sentinel": "sentinel",
+    "sqlite_sentinel_opts": "sentinel",
+}
+# Settings files this backend refuses on purpose: what the refusal must say.
+REFUSED = {"sqlite_sharding": "Cluster"}
+# The tests that take no settings file (hash ring, serializers, connection parameters...) run once,
+# with the first settings file.
+UNPARAMETRIZED_WITH = "sqlite"
+SERVICE_NAME = "default_service"  # the master django-redis's sentinel.conf monitors
+# sqlite_sentinel's LOCATION ("redis://127.0.0.1?db=7") names the service by that host, which
+# django-redis's own sentinel does not monitor: there every test of that file fails with
+# MasterNotFoundError (after redis-py's retries: four minutes). The harness's sentinel monitors the
+# same master under that name too, so the file tests something.
+EXTRA_SERVICE_NAMES = ("127.0.0.1",)
+# Seconds for one settings file (both runs at once; each takes about 25 s): then pytest is
+# interrupted, and what had not run counts as not passing.
+RUN_TIMEOUT = 150
+INTERRUPT_GRACE = 30  # seconds pytest gets to write its outcomes once interrupted
+PYTEST_RAN = (0, 1)  # all passed / some failed (2, interrupted, only when the deadline did it)
+
+
+def pinned_version() -> str:
+    """The django-redis version the dev extra pins (``django-redis==X``), which the venv has."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    for requirement in pyproject["project"]["optional-dependencies"]["dev"]:
+        match = re.fullmatch(r"django-redis==([\w.]+)", requirement.replace(" ", ""))
+        if match:
+            pinned = match.group(1)
+            installed = installed_version("django-redis")
+            if installed != pinned:
+                raise SystemExit(
+                    f"{LABEL}: the dev extra pins django-redis {pinned}, the venv has {installed}"
+                )
+            return pinned
+    raise SystemExit(f"{LABEL}: pyproject.toml's dev extra pins no django-redis==X")
+
+
+def fetch_tests(version: str) -> Path:
+    """The unpacked sdist holding django-redis's tests/ (django-redis itself comes from the venv)."""
+    return fetch_sdist(LABEL, PROJECT, version, lambda path: path.startswith("tests/"), "tests/conftest.py")
+
+
+def settings_files(sdist: Path) -> list[str]:
+    """django-redis's settings files; every one must be gated or refused here, so a new one is seen."""
+    found = sorted(
+        path.stem for path in (sdist / "tests" / "settings").glob("*.py") if path.stem != "__init__"
+    )
+    unknown = [name for name in found if name not in GATED and name not in REFUSED]
+    if unknown:
+        raise SystemExit(
+            f"{LABEL}: django-redis has settings files this gate does not know: {', '.join(unknown)}; "
+            "add each to GATED or REFUSED in run.py"
+        )
+    missing = [name for name in [*GATED, *REFUSED] if name not in found]
+    if missing:
+        print(f"{LABEL}: not in this django-redis version (skipped): {', '.join(missing)}")
+    return found
+
+
+def load_differences() -> dict[str, str]:
+    differences: dict[str, str] = tomllib.loads(DIFFERENCES.read_text()).get("differences", {})
+    if not all(isinstance(reason, str) and reason.strip() for reason in differences.values()):
+        raise SystemExit(f"{LABEL}: every entry of {DIFFERENCES.name} needs a one-line reason")
+    return differences
+
+
+@dataclass
+class Servers:
+    """One side's servers: a redis-server always, a Sentinel topology from the first file that needs one."""
+
+    stack: ExitStack
+    redis: RedisServer
+    sentinel: SentinelTopology | None = None
+
+    def gate_env(self, name: str, backend: str) -> dict[str, Any]:
+        if GATED.get(name) == "sentinel" and self.sentinel is None:
+            # django-redis's CI: one sentinel (quorum 1) watching default_service.
+            topology = SentinelTopology(SERVICE_NAME, sentinels=1, quorum=1)
+            self.sentinel = self.stack.enter_context(topology)
+            sentinel = topology.admin(topology.sentinel_ports[0])
+            for service in EXTRA_SERVICE_NAMES:
+                sentinel.execute_command(  # type: ignore[no-untyped-call]
+                    "SENTINEL", "MONITOR", service, *topology.master_address(), 1
+                )
+        return {
+            "settings": name,
+            "backend": backend,
+            "redis_port": self.redis.port,
+            "unix_socket": str(self.redis.socket_path),
+            "sentinel_port": self.sentinel.sentinel_ports[0] if self.sentinel else None,
+        }
+
+    def flush(self) -> None:
+        admins = [self.redis.admin()]
+        if self.sentinel is not None:
+            admins.append(self.sentinel.admin(self.sentinel.master_port()))
+        for admin in admins:
+            admin.flushall()
+            admin.close()
+
+
+@contextmanager
+def servers() -> Iterator[Servers]:
+    with ExitStack() as stack:
+        yield Servers(stack, stack.enter_context(RedisServer()))
+
+
+@dataclass
+class Run:
+    outcomes: dict[str, dict[str, str]] = field(default_factory=dict)
+    interrupted: bool = False
+
+    def with_outcome(self, outcome: str) -> set[str]:
+        return {nodeid for nodeid, result in self.outcomes.items() if result["outcome"] == outcome}
+
+
+def pytest_ini(sdist: Path) -> Path:
+    """django-redis's pytest settings without its coverage, doctest and xdist options; also stops pytest
+    from reading this project's pyproject.toml (Django settings, coverage, warnings as errors)."""
+    ini = sdist / "django-redis-gate.ini"
+    ini.write_text(f"[pytest]\npythonpath = {sdist / 'tests'}\nxfail_strict = true\n")
+    return ini
+
+
+@dataclass
+class Started:
+    process: subprocess.Popen[bytes]
+    log: IO[bytes]
+    outcomes_path: Path
+    log_path: Path
+
+
+def start_pytest(sdist: Path, name: str, backend: str, gate: dict[str, Any], extra: list[str]) -> Started:
+    results = sdist / "results"
+    results.mkdir(exist_ok=True)
+    outcomes_path, log_path = results / f"{name}.{backend}.json", results / f"{name}.{backend}.log"
+    outcomes_path.unlink(missing_ok=True)
+    command = [sys.executable, "-m", "pytest", "tests", "-c", str(pytest_ini(sdist)), "--rootdir", str(sdist)]
+    command += ["-p", "no:cacheprovider", "-p", "no:django", "-p", "no:cov", "-rfE", "--tb=short"]
+    command += ["-o", "faulthandler_timeout=120"]
+    command += ["-p", "django_redis_gate_plugin", f"--django-redis-settings={name}"]
+    if name == UNPARAMETRIZED_WITH:
+        command += ["--django-redis-unparametrized"]
+    command += ["-p", "conformance_outcomes", f"--conformance-outcomes={outcomes_path}", *extra]
+    # Only the plugins' folders on the path: this project's `tests` package must not shadow theirs.
+    # conformance_outcomes is redis-py's gate's recorder, shared.
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(HERE), str(HERE.parent / "conformance")]),
+        "DJANGO_REDIS_GATE": json.dumps(gate),
+    }
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    log = log_path.open("wb")
+    process = subprocess.Popen(command, cwd=sdist, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return Started(process, log, outcomes_path, log_path)
+
+
+def finish_pytest(started: Started, deadline: float) -> Run:
+    process, log, outcomes_path, log_path = (
+        started.process,
+        started.log,
+        started.outcomes_path,
+        started.log_path,
+    )
+    interrupted = False
+    try:
+        process.wait(timeout=max(1.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        interrupted = True
+        print(f"{LABEL}: interrupting a run still going after {RUN_TIMEOUT} s ({log_path.name})", flush=True)
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=INTERRUPT_GRACE)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise SystemExit(f"{LABEL}: a run did not stop when interrupted; see {log_path}") from None
+    finally:
+        log.close()
+    ran = process.returncode in PYTEST_RAN or (interrupted and process.returncode == 2)
+    if not ran or not outcomes_path.exists():
+        print("\n".join(log_path.read_text().splitlines()[-40:]))
+        raise SystemExit(f"{LABEL}: the tests did not run (pytest exit {process.returncode}); see {log_path}")
+    return Run(json.loads(outcomes_path.read_text()), interrupted)
+
+
+def settings_free(nodeid: str, name: str) -> str:
+    """``nodeid`` without the settings file in its parameters: how differences.toml names a test
+    that differs under every settings file."""
+    match = re.fullmatch(r"(.*)\[(.*)\]", nodeid)
+    if not match:
+        return nodeid
+    rest = [part for part in match.group(2).split("-") if part != name]
+    return f"{match.group(1)}[{'-'.join(rest)}]" if rest else match.group(1)
+
+
+@dataclass
+class Row:
+    name: str
+    run: int = 0
+    passed_theirs: int = 0
+    passed_ours: int = 0
+    listed: list[str] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+    causes: list[str] = field(default_factory=list)  # each unexpected failure's first line, as pytest gave it
+    stale: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    refusal: str = ""
+    note: str = ""
+
+
+def compare(name: str, baseline: Run, ours: Run, differences: dict[str, str], used: set[str]) -> Row:
+    """One settings file's row; prints its listed, unexpected and stale tests."""
+
+    def entry(nodeid: str) -> str | None:
+        for key in (nodeid, settings_free(nodeid, name)):
+            if key in differences:
+                used.add(key)
+                return key
+        return None
+
+    for nodeid in [*baseline.outcomes, *ours.outcomes]:
+        entry(nodeid)
+    passed_theirs = baseline.with_outcome("passed")
+    passed_ours = ours.with_outcome("passed")
+    row = Row(name, len(baseline.outcomes), len(passed_theirs), len(passed_theirs & passed_ours))
+    for nodeid in sorted(passed_theirs - passed_ours):
+        key = entry(nodeid)
+        if key is not None:
+            row.listed.append(nodeid)
+            print(f"  [{name}] listed as different: {nodeid}\n      {differences[key]}")
+        else:
+            row.unexpected.append(nodeid)
+            result = ours.outcomes.get(nodeid, {"outcome": "not run", "message": ""})
+            row.causes.append(result["message"] or result["outcome"])
+            print(f"  [{name}] UNEXPECTED {result['outcome'].upper()}: {nodeid}\n      {result['message']}")
+    for nodeid in sorted(passed_ours):
+        if entry(nodeid) is not None:
+            row.stale.append(nodeid)
+            print(f"  [{name}] STALE ENTRY (passes here now, remove it from {DIFFERENCES.name}): {nodeid}")
+    only_ours = sorted(passed_ours - passed_theirs)
+    for nodeid in only_ours:
+        print(f"  [{name}] passes here, not on django-redis: {nodeid}")
+    return row
+
+
+def check_refused(sdist: Path, name: str, gate: dict[str, Any], advice: str) -> Row:
+    """Builds the settings file's caches on this backend in a fresh process: they must be refused
+    (ImproperlyConfigured, or an error from the system checks) with ``advice`` in the message."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(HERE), str(sdist / "tests")]),
+        "DJANGO_REDIS_GATE": json.dumps(gate),
+        "DJANGO_SETTINGS_MODULE": "django_redis_gate_settings",
+    }
+    command = [sys.executable, "-m", "django_redis_gate_refusal"]
+    completed = subprocess.run(command, cwd=sdist, env=env, capture_output=True, text=True, timeout=120)
+    lines = completed.stdout.strip().splitlines()
+    message = lines[-1] if lines else completed.stderr.strip()[-500:]
+    row = Row(name, refusal=message)
+    refused = completed.returncode == 0 and message.startswith("refused:")
+    if refused and advice in message:
+        print(f"  [{name}] refused, as it should be: {message}")
+    else:
+        row.unexpected.append(f"{name}: not refused with the advice '{advice}' ({message})")
+        print(f"  [{name}] UNEXPECTED: this backend must refuse it, naming '{advice}': {message}")
+    return row
+
+
+def print_table(rows: list[Row]) -> None:
+    header = ("settings file", "run", "passed on django-redis", "passed here", "listed", "unexpected", "s")
+    widths = [max(len(header[0]), *(len(row.name) for row in rows)), 5, 22, 11, 6, 10, 4]
+    print(f"{LABEL}: per settings file")
+    print(
+        "  "
+        + "  ".join(
+            title.rjust(width) if i else title.ljust(width)
+            for i, (title, width) in enumerate(zip(header, widths, strict=True))
+        )
+    )
+    for row in rows:
+        if row.refusal:
+            print(
+                f"  {row.name.ljust(widths[0])}  refused here on purpose"
+                + ("" if not row.unexpected else " -- NOT REFUSED AS IT SHOULD BE")
+            )
+            continue
+        cells = (
+            row.run,
+            row.passed_theirs,
+            row.passed_ours,
+            len(row.listed),
+            len(row.unexpected),
+            f"{row.seconds:.0f}",
+        )
+        print(
+            "  "
+            + row.name.ljust(widths[0])
+            + "  "
+            + "  ".join(str(cell).rjust(width) for cell, width in zip(cells, widths[1:], strict=True))
+            + (f"  {row.note}" if row.note else "")
+        )
+
+
+def print_causes(rows: list[Row], shown: int = 25) -> None:
+    """The unexpected failures grouped by their first line (numbers masked: ports, dbs, counts)."""
+    causes = Counter(
+        re.sub(r"\d+", "N", re.sub(r"0x[0-9a-f]+", "0x", cause))[:200] for row in rows for cause in row.causes
+    )
+    if not causes:
+        return
+    shown = min(shown, len(causes))
+    print(f"{LABEL}: unexpected failures by cause ({len(causes)} distinct; the {shown} commonest)")
+    for cause, count in causes.most_common(shown):
+        print(f"  {count:5d}  {cause}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("pytest_args", nargs="*", help="passed to every pytest run (after --)")
+    parser.add_argument(
+        "--only", action="append", default=[], metavar="NAME", help="run only this settings file"
+    )
+    args = parser.parse_args()
+    version = pinned_version()
+    sdist = fetch_tests(version)
+    differences = load_differences()
+    names = [name for name in settings_files(sdist) if not args.only or name in args.only]
+    print(f"{LABEL}: django-redis {version}'s tests on django-redis and on PooledRedisCache", flush=True)
+    started = time.monotonic()
+    rows: list[Row] = []
+    used: set[str] = set()
+    with servers() as theirs, servers() as ours:
+        for name in [name for name in GATED if name in names]:
+            began = time.monotonic()
+            deadline = began + RUN_TIMEOUT
+            sides = ((theirs, "django-redis"), (ours, "pooled"))
+            gates = [side.gate_env(name, backend) for side, backend in sides]
+            for side, _ in sides:
+                side.flush()
+            runs = [
+                start_pytest(sdist, name, backend, gate, args.pytest_args)
+                for (_, backend), gate in zip(sides, gates, strict=True)
+            ]
+            try:
+                baseline, pooled = (finish_pytest(run, deadline) for run in runs)
+            finally:
+                for run in runs:  # the other side's, when one run failed to run
+                    if run.process.poll() is None:
+                        run.process.kill()
+                        run.process.wait()
+            row = compare(name, baseline, pooled, differences, used)
+            row.seconds = time.monotonic() - began
+            late = [
+                backend
+                for (_, backend), run in zip(sides, (baseline, pooled), strict=True)
+                if run.interrupted
+            ]
+            if late:
+                row.note = f"interrupted after {RUN_TIMEOUT} s: {', '.join(late)}"
+            rows.append(row)
+            print(
+                f"{LABEL}: {name}: {row.passed_ours} of the {row.passed_theirs} passing on django-redis "
+                f"pass here ({row.seconds:.0f} s)",
+                flush=True,
+            )
+        for name, advice in REFUSED.items():
+            if name in names:
+                rows.append(check_refused(sdist, name, ours.gate_env(name, "pooled"), advice))
+    for key in sorted(set(differences) - used):
+        print(f"  {DIFFERENCES.name} names no test of django-redis {version} (entry ignored): {key}")
+    print_causes(rows)
+    print_table(rows)
+    unexpected = sum(len(row.unexpected) for row in rows)
+    stale = sum(len(row.stale) for row in rows)
+    total_theirs = sum(row.passed_theirs for row in rows)
+    print(
+        f"{LABEL}: {sum(row.run for row in rows)} run, {total_theirs} passed on django-redis, "
+        f"{sum(row.passed_ours for row in rows)} of them here, {sum(len(row.listed) for row in rows)} "
+        f"listed as different, {unexpected} unexpected failures"
+        + (f", {stale} stale entries" if stale else "")
+        + f" ({time.monotonic() - started:.0f} s)"
+    )
+    if not total_theirs:
+        print(f"{LABEL}: no test passed on django-redis itself: nothing was compared")
+        return 1
+    return 1 if unexpected or stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
