@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .asyncio_registry import aclose_pools, get_async_redis
+from ._registry.loops import aclose_pools, get_async_redis
+from ._registry.sync import get_pool, get_redis, get_stats
 from .exceptions import PoolExhaustedError, UnknownAliasError
-from .registry import get_pool, get_redis, get_stats
 
 # The public API is what the README documents; conf, redaction and naming are internal.
 __all__ = [

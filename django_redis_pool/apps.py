@@ -13,7 +13,8 @@ class DjangoRedisPoolConfig(AppConfig):
     verbose_name = "Redis pool"
 
     def ready(self) -> None:
-        from . import checks, registry
+        from . import checks
+        from ._registry import sync as registry
 
         registry.build_all(raise_errors=True)
         atexit.register(registry.close_all)
@@ -26,7 +27,8 @@ class DjangoRedisPoolConfig(AppConfig):
 def rebuild_on_setting_change(*, setting: str, **kwargs: Any) -> None:
     if setting != "REDIS_POOL":
         return
-    from . import conf, registry
+    from ._conf import settings as conf
+    from ._registry import sync as registry
 
     conf.clear_settings_cache()
     # Tests may switch to an invalid setting on purpose: keep it for the checks

@@ -8,9 +8,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 from django.core.checks import CheckMessage, Error, Warning
 
-from . import registry
-from .conf import setting_path
-from .entry import PoolEntry
+from ._conf.settings import setting_path
+from ._registry import sync as registry
+from ._topology.entry import PoolEntry
 
 # The server's default maxclients: one process should never want more than that.
 MAX_SANE_CONNECTIONS = 10_000

@@ -4,7 +4,7 @@
 (``?alias=a&alias=b``, or all of them) answers PING, 503 otherwise, with JSON per alias. A probe
 borrows one of the alias's pooled connections, so probes never open a connection each; the PING is
 bounded by ``REDIS_POOL_HEALTH_TIMEOUT`` (seconds, default 1) on that connection alone
-(:meth:`django_redis_pool.pools.Pool.ping_within`).
+(:meth:`django_redis_pool._pool.thread_driver.Pool.ping_within`).
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from django.utils.cache import add_never_cache_headers
 from django.views import View
 from redis.exceptions import RedisClusterException, RedisError
 
-from . import registry
-from .conf import MAX_SECONDS
-from .entry import PoolEntry
+from ._conf.redaction import redact_text
+from ._conf.settings import MAX_SECONDS
+from ._registry import sync as registry
+from ._topology.entry import PoolEntry
 from .exceptions import UnknownAliasError
-from .redaction import redact_text
 
 TIMEOUT_SETTING = "REDIS_POOL_HEALTH_TIMEOUT"
 DEFAULT_TIMEOUT = 1.0

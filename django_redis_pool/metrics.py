@@ -17,10 +17,10 @@ from typing import Any
 from redis._parsers.helpers import parse_client_list  # redis-py's own CLIENT LIST parser (5.0+)
 from redis.exceptions import RedisError
 
-from . import registry
-from .entry import PoolEntry
+from ._registry import sync as registry
+from ._report import group_by_process
+from ._topology.entry import PoolEntry
 from .health import health_timeout
-from .status import group_by_process
 
 try:
     from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric

@@ -10,7 +10,7 @@ import redis
 from django.conf import settings as django_settings
 from django.test import override_settings
 
-from django_redis_pool import registry
+from django_redis_pool._registry import sync as registry
 from django_redis_pool.apps import rebuild_on_setting_change
 from tests.support.redis_server import INSTALL_HINT, RedisServer, redis_server_binary
 from tests.support.topologies import RedisClusterTopology, SentinelTopology, missing_binaries

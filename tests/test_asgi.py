@@ -22,7 +22,7 @@ import pytest
 from django.test import AsyncClient, Client
 
 from django_redis_pool import get_async_redis, get_stats
-from django_redis_pool.naming import parse_client_name
+from django_redis_pool._pool.naming import parse_client_name
 from tests.support.redis_server import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,7 +14,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.core.management import call_command
 
 from django_redis_pool import PoolExhaustedError, aclose_pools, get_async_redis, get_redis, get_stats
-from django_redis_pool.asyncio_pools import AsyncPool
+from django_redis_pool._pool.async_driver import AsyncPool
 from tests.conftest import SAFE_LIMITS
 from tests.support.redis_server import RedisServer
 from tests.support.topologies import RedisClusterTopology, SentinelTopology

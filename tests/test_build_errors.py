@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from redis.credentials import UsernamePasswordCredentialProvider
 
-from django_redis_pool import get_pool, registry
-from django_redis_pool.build_errors import setting_error
-from django_redis_pool.conf import parse_alias
+from django_redis_pool import get_pool
+from django_redis_pool._conf.build_errors import setting_error
+from django_redis_pool._conf.settings import parse_alias
+from django_redis_pool._registry import sync as registry
 
 # redis-py 8 names AbstractConnection.__init__(), redis-py 5 __init__().
 INIT = r"(AbstractConnection\.)?__init__\(\)"

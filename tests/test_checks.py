@@ -15,7 +15,7 @@ from django.core.management.base import SystemCheckError
 from django.views.debug import SafeExceptionReporterFilter
 
 from django_redis_pool import checks as checks_module
-from django_redis_pool import conf
+from django_redis_pool._conf import settings as conf
 from django_redis_pool.checks import ALL_IDS, check_deploy, check_settings
 
 SAFE = {"SOCKET_TIMEOUT": 5, "SOCKET_CONNECT_TIMEOUT": 5, "POOL_TIMEOUT": 5, "MAX_CONNECTIONS": 20}

@@ -12,8 +12,9 @@ import redis
 from django.core.management import call_command
 from redis.cluster import RedisCluster
 
-from django_redis_pool import get_pool, get_redis, get_stats, registry
-from django_redis_pool.naming import local_host
+from django_redis_pool import get_pool, get_redis, get_stats
+from django_redis_pool._pool.naming import local_host
+from django_redis_pool._registry import sync as registry
 from tests.conftest import SAFE_LIMITS
 from tests.support.redis_server import free_port
 from tests.support.topologies import RedisClusterTopology

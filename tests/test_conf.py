@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from django_redis_pool.conf import PoolSettings, get_settings, parse_setting
+from django_redis_pool._conf.settings import PoolSettings, get_settings, parse_setting
 
 URL = "redis://127.0.0.1:6379/0"
 
@@ -468,7 +468,7 @@ def test_pool_keys_must_be_positive_finite_seconds(key: str, value: Any) -> None
 def test_the_readme_settings_table_has_a_row_for_every_key() -> None:
     from pathlib import Path
 
-    from django_redis_pool.conf import KNOWN_KEYS
+    from django_redis_pool._conf.settings import KNOWN_KEYS
 
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     table = readme.split("| key | type | default | meaning |\n", 1)[1].split("\n\n", 1)[0]

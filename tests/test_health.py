@@ -17,7 +17,7 @@ from django.urls import reverse
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from django_redis_pool import get_pool, get_redis, health
-from django_redis_pool.entry import describe_retry
+from django_redis_pool._topology.entry import describe_retry
 from tests.conftest import SAFE_LIMITS, checkout
 from tests.support.redis_server import APP_PASSWORD, RedisServer, free_port
 from tests.support.topologies import RedisClusterTopology, SentinelTopology

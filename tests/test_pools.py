@@ -12,8 +12,8 @@ import pytest
 import redis
 
 from django_redis_pool import PoolExhaustedError, get_pool, get_redis, get_stats
-from django_redis_pool.entry import default_retry, describe_retry
-from django_redis_pool.pools import BlockingPool, NonBlockingPool
+from django_redis_pool._pool.thread_driver import BlockingPool, NonBlockingPool
+from django_redis_pool._topology.entry import default_retry, describe_retry
 from tests.conftest import SAFE_LIMITS, checkout
 from tests.support.redis_server import RedisServer, free_port
 

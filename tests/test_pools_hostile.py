@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 import redis
 
-from django_redis_pool import PoolExhaustedError, pools
-from django_redis_pool.pools import BlockingPool, NonBlockingPool
+from django_redis_pool import PoolExhaustedError
+from django_redis_pool._pool import thread_driver as pools
+from django_redis_pool._pool.thread_driver import BlockingPool, NonBlockingPool
 from tests.conftest import checkout
 from tests.support.redis_server import RedisServer, free_port
 from tests.test_pools import wait_until

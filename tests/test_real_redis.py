@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from django_redis_pool import PoolExhaustedError, get_pool, get_redis, get_stats
-from django_redis_pool.naming import local_host
+from django_redis_pool._pool.naming import local_host
 from tests.conftest import SAFE_LIMITS, checkout
 from tests.support.redis_server import APP_PASSWORD, NOLIST_PASSWORD, RedisServer, free_port
 

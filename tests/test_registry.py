@@ -10,8 +10,9 @@ import redis
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from django_redis_pool import UnknownAliasError, get_pool, get_redis, get_stats, registry
-from django_redis_pool.pools import BlockingPool, NonBlockingPool
+from django_redis_pool import UnknownAliasError, get_pool, get_redis, get_stats
+from django_redis_pool._pool.thread_driver import BlockingPool, NonBlockingPool
+from django_redis_pool._registry import sync as registry
 
 
 def test_get_redis_returns_the_same_client_on_the_process_pool() -> None:

@@ -13,13 +13,14 @@ import pytest
 import redis
 from django.core.management import call_command
 
-from django_redis_pool import get_pool, get_redis, get_stats, registry
-from django_redis_pool.naming import local_host
-from django_redis_pool.sentinel import FailoverWatcher, SentinelBlockingPool
+from django_redis_pool import get_pool, get_redis, get_stats
+from django_redis_pool._pool.naming import local_host
+from django_redis_pool._registry import sync as registry
+from django_redis_pool._topology.sentinel import FailoverWatcher, SentinelBlockingPool
 from tests.conftest import SAFE_LIMITS
 from tests.support.failover import write_through_failover
-from tests.test_real_redis import text
 from tests.support.topologies import SentinelTopology
+from tests.test_real_redis import text
 
 
 def ha_settings(topology: SentinelTopology, **extra: Any) -> dict[str, Any]:

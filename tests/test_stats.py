@@ -5,7 +5,7 @@ import time
 from typing import Any
 
 from django_redis_pool import get_pool, get_redis, get_stats
-from django_redis_pool.stats import STATS_KEYS
+from django_redis_pool._pool.counters import STATS_KEYS
 from tests.conftest import SAFE_LIMITS, checkout
 from tests.support.redis_server import RedisServer, free_port
 

@@ -13,9 +13,9 @@ import redis
 from django.core.management import CommandError, call_command
 
 from django_redis_pool import get_pool, get_redis
-from django_redis_pool.naming import local_host
-from django_redis_pool.stats import STATS_KEYS
-from django_redis_pool.status import NO_CLIENT_NAMES
+from django_redis_pool._pool.counters import STATS_KEYS
+from django_redis_pool._pool.naming import local_host
+from django_redis_pool._report import NO_CLIENT_NAMES
 from tests.conftest import SAFE_LIMITS
 from tests.support.redis_server import NOLIST_PASSWORD, RedisServer, free_port
 

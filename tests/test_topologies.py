@@ -1,4 +1,4 @@
-"""The Cluster and Sentinel topologies the suite starts (tests/support/topologies.py), with plain redis-py only."""
+"""The Cluster and Sentinel topologies the suite starts (tests/support/topologies.py), plain redis-py only."""
 
 from __future__ import annotations
 

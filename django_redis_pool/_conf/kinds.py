@@ -1,7 +1,8 @@
 """Settings of the distributed kinds of alias: Sentinel (``SENTINELS``...) and Cluster (``CLUSTER``...).
 
 An alias is one of three kinds: a single server (``URL`` alone), a Sentinel-managed master or replica,
-or a Redis Cluster. :mod:`django_redis_pool.conf` calls :func:`parse_kind` and keeps what it returns.
+or a Redis Cluster. :mod:`django_redis_pool._conf.settings` calls :func:`parse_kind` and keeps
+what it returns.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class ClusterSettings:
 
 
 def _path(alias: str, key: str | None = None) -> str:
-    from .conf import setting_path
+    from .settings import setting_path
 
     return setting_path(alias, key)
 

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from .conf_kinds import KIND_KEYS, ClusterSettings, SentinelSettings, parse_kind
+from .kinds import KIND_KEYS, ClusterSettings, SentinelSettings, parse_kind
 from .redaction import SECRET_OPTIONS, redact_options, redact_url, url_secrets
 from .url import URLArguments, check_url
 
