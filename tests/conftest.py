@@ -24,6 +24,23 @@ def checkout(pool: Any) -> Any:
     return pool.get_connection("PING") if _NEEDS_COMMAND_NAME else pool.get_connection()
 
 
+# Tests that use one of these need a redis-server the suite starts: marked real_redis, so
+# `-m "not real_redis"` runs what needs no server. Cluster and Sentinel topologies take seconds to
+# start (and again after each failover): their tests are slow, as are those marked so by hand
+# (a second or more each, measured with --durations), so `-m "not slow"` is the fast inner loop.
+REAL_SERVER_FIXTURES = frozenset({"redis_server", "real_redis", "redis_cluster", "sentinel_topology"})
+SLOW_FIXTURES = frozenset({"redis_cluster", "sentinel_topology"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & REAL_SERVER_FIXTURES:
+            item.add_marker(pytest.mark.real_redis)
+        if fixtures & SLOW_FIXTURES:
+            item.add_marker(pytest.mark.slow)
+
+
 NO_SERVER = "redis-server or openssl is not on PATH"
 WHAT_TO_DO = f"{INSTALL_HINT} (`make test` installs them itself when run as root where apt-get exists)."
 

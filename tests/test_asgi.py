@@ -28,7 +28,7 @@ from tests.support.redis_server import RedisServer, free_port
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(params=["fake", "real"])
+@pytest.fixture(params=["fake", pytest.param("real", marks=pytest.mark.real_redis)])
 def backend(request: pytest.FixtureRequest, settings: Any) -> str:
     if request.param == "real":
         request.getfixturevalue("real_redis")
@@ -135,6 +135,7 @@ def get(url: str) -> tuple[int, bytes]:
         return response.status, response.read()
 
 
+@pytest.mark.slow
 def test_uvicorn_serves_the_async_view_to_concurrent_clients_on_bounded_pool(
     redis_server: RedisServer,
 ) -> None:

@@ -378,6 +378,7 @@ def test_a_closed_port_fails_every_queued_waiter_quickly() -> None:
     assert counts == (0, 0, 0)
 
 
+@pytest.mark.slow
 def test_256_tasks_on_8_connections_exact_counters_and_fairness(redis_server: RedisServer) -> None:
     async def work() -> tuple[list[int], dict[str, Any]]:
         pool = new_pool(redis_server, max_connections=8, timeout=10)

@@ -191,6 +191,7 @@ def test_a_hung_server_answers_503_within_the_timeout(
     assert get_pool().stats()["in_use"] == 0
 
 
+@pytest.mark.real_redis
 def test_a_stopped_server_times_out_on_an_open_pooled_connection(settings: Any, client: Client) -> None:
     with RedisServer() as server:
         settings.REDIS_POOL = {"default": {"URL": server.url, **SAFE_LIMITS}}

@@ -94,6 +94,7 @@ def test_readme_names_what_the_skip_hint_names() -> None:
     assert "redis-server` and `openssl`" in readme
 
 
+@pytest.mark.slow
 def test_without_the_tools_the_summary_says_how_many_real_server_tests_were_skipped_and_why() -> None:
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     env["PATH"] = os.path.dirname(sys.executable)  # no redis-server, no openssl

@@ -495,6 +495,7 @@ def test_fork_while_threads_hold_and_wait(redis_server: RedisServer) -> None:
     assert accounted(pool)
 
 
+@pytest.mark.slow
 def test_counters_balance_under_32_threads_with_everything_on(redis_server: RedisServer) -> None:
     pool = make_pool(redis_server, max_connections=8, max_lifetime=0.05, max_idle=0.02, leak_warning=30)
     client = redis.Redis(connection_pool=pool)

@@ -92,7 +92,9 @@ def test_wrong_password_error_and_logs_do_not_leak_it(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     secret = "wrong-Secret-9f3a"
-    settings.REDIS_POOL = {"default": {"URL": redis_server.url_for("app", secret), **SAFE_LIMITS}}
+    settings.REDIS_POOL = {
+        "default": {"URL": redis_server.url_for("app", secret), **SAFE_LIMITS, "OPTIONS": {"retry": None}}
+    }
     with pytest.raises(redis.AuthenticationError) as info:
         get_redis().ping()
     text = f"{info.value!s} {info.value!r} {get_pool()!r} {get_redis()!r} {caplog.text}"
@@ -152,6 +154,7 @@ def test_exhausted_non_blocking_pool_raises_at_once(redis_server: RedisServer, s
     assert get_stats("default")["exhausted"] == 1
 
 
+@pytest.mark.slow
 def test_sixteen_threads_share_a_pool_of_eight(redis_server: RedisServer, settings: Any) -> None:
     admin = redis_server.admin()  # one connection, opened before counting starts
     admin.flushall()
