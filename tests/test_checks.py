@@ -9,13 +9,11 @@ from typing import Any
 import pytest
 import redis
 from django.core.checks import Error, Warning
-from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.views.debug import SafeExceptionReporterFilter
 
 from django_redis_pool import checks as checks_module
-from django_redis_pool._conf import settings as conf
 from django_redis_pool._registry import sync as registry
 from django_redis_pool.checks import ALL_IDS, check_deploy, check_settings
 
@@ -290,15 +288,6 @@ def test_w010_reads_the_interval_given_in_the_url(settings: Any, entry_fields: C
     ]
 
 
-def _conf_knows(key: str) -> bool:
-    try:
-        conf.parse_alias("probe", {"URL": LOCAL, key: 10})
-    except ImproperlyConfigured:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _conf_knows("MAX_LIFETIME"), reason="MAX_LIFETIME is not parsed by conf.py yet")
 def test_w010_from_the_setting_itself(settings: Any) -> None:
     settings.REDIS_POOL = {"default": {"URL": LOCAL, **SAFE, "HEALTH_CHECK_INTERVAL": 30, "MAX_LIFETIME": 10}}
     assert ids(check_settings()) == ["django_redis_pool.W010"]
