@@ -104,7 +104,7 @@ class HealthView(View):
     ``HealthView.as_view(timeout=0.5, aliases=["default"])`` overrides the setting and the aliases.
     """
 
-    http_method_names = ["get", "head", "options"]
+    http_method_names = ("get", "head", "options")
     timeout: float | None = None
     aliases: Sequence[str] | None = None
 

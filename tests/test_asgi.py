@@ -182,6 +182,7 @@ def test_uvicorn_serves_the_async_view_to_concurrent_clients_on_bounded_pool(
             assert int(admin.get("example:visits")) == REQUESTS
             assert 0 < max(seen) <= MAX_CONNECTIONS
             status, body = get(f"{base}/async/pool/")
+            assert status == 200
             stats = json.loads(body)["pools"]["default"]["async"]
             assert (stats["max_connections"], stats["loops"], stats["in_use"]) == (MAX_CONNECTIONS, 1, 0)
             assert stats["checkouts"] == REQUESTS

@@ -165,7 +165,8 @@ def test_a_sentinel_pool_release_cancelled_while_closing_a_stale_master_keeps_it
         return counts, served
 
     counts, served = asyncio.run(work())
-    assert counts[0] == 0 and served
+    assert counts[0] == 0
+    assert served
 
 
 # -- defect: a connection being handed over is nowhere ------------------------------------------

@@ -54,7 +54,8 @@ def test_commands_go_through_the_alias_pool(two_caches: RedisServer) -> None:
     assert 0 < admin.ttl("a:1:k") <= 30
     # Only the alias's pooled connections, and no other, reached the server.
     names = [c["name"] for c in admin.client_list() if c["name"]]
-    assert names and all(name.startswith("django_redis_pool:default:") for name in names)
+    assert names
+    assert all(name.startswith("django_redis_pool:default:") for name in names)
 
 
 def test_cache_aliases_sharing_a_pool_alias_keep_their_keys_apart(two_caches: RedisServer) -> None:

@@ -527,14 +527,16 @@ def test_a_sentinel_alias_parses_into_its_kind() -> None:
 
 def test_a_sentinel_alias_needs_no_url() -> None:
     parsed = parse_setting({"ha": {"SENTINELS": SENTINELS, "SERVICE_NAME": "m", "ROLE": "replica"}})["ha"]
-    assert parsed.sentinel is not None and parsed.sentinel.is_replica
+    assert parsed.sentinel is not None
+    assert parsed.sentinel.is_replica
 
 
 def test_a_cluster_alias_parses_into_its_kind() -> None:
     parsed = parse_setting({"shards": {"CLUSTER": True, "URL": "redis://127.0.0.1:7000/0"}})["shards"]
     assert (parsed.kind, parsed.cluster is not None, parsed.host) == ("cluster", True, "127.0.0.1")
     nodes = parse_setting({"s": {"CLUSTER": True, "STARTUP_NODES": [("10.0.0.1", 7000)]}})["s"]
-    assert nodes.cluster is not None and nodes.cluster.startup_nodes == (("10.0.0.1", 7000),)
+    assert nodes.cluster is not None
+    assert nodes.cluster.startup_nodes == (("10.0.0.1", 7000),)
     assert (nodes.url, nodes.host) == ("redis://10.0.0.1:7000/0", "10.0.0.1")
 
 
