@@ -3,12 +3,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core.checks import Error
 from django.core.exceptions import ImproperlyConfigured
+from redis._parsers import _RESP2Parser  # in every redis-py of the matrix (5.0 to 8)
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from django_redis_pool._conf.keys import DEFAULT_POOL_TIMEOUT
 from django_redis_pool._conf.settings import PoolSettings, get_settings, parse_setting
+from django_redis_pool.checks import check_settings
 
 URL = "redis://127.0.0.1:6379/0"
 
@@ -634,8 +637,6 @@ def test_a_non_blocking_alias_gets_no_pool_timeout() -> None:
 
 
 def test_a_dotted_parser_class_is_imported() -> None:
-    from redis._parsers import _RESP2Parser  # in every redis-py of the matrix (5.0 to 8)
-
     parsed = parse_setting({"a": {"URL": URL, "OPTIONS": {"parser_class": "redis._parsers._RESP2Parser"}}})
     assert parsed["a"].kwargs["parser_class"] is _RESP2Parser
 
@@ -666,6 +667,16 @@ def test_a_dotted_retry_object_is_imported() -> None:
             "redis.retry.Retry, not a Retry object.",
         ),
         (
+            {"retry": "redis.retry"},
+            "REDIS_POOL['a']['OPTIONS']['retry'] is 'redis.retry', which names the module redis.retry, "
+            "not a Retry object.",
+        ),
+        (
+            {"credential_provider": "tests.test_conf.URL"},
+            "REDIS_POOL['a']['OPTIONS']['credential_provider'] is 'tests.test_conf.URL', which names a str, "
+            "not a CredentialProvider object.",
+        ),
+        (
             {"credential_provider": "redis"},
             "REDIS_POOL['a']['OPTIONS']['credential_provider'] is 'redis', which does not import: redis "
             "doesn't look like a module path. Give the dotted path of a CredentialProvider object, or a "
@@ -694,10 +705,6 @@ def test_a_dotted_path_in_sentinel_options_names_the_key() -> None:
 
 
 def test_a_dotted_path_that_does_not_import_is_check_e001(settings: Any) -> None:
-    from django.core.checks import Error
-
-    from django_redis_pool.checks import check_settings
-
     settings.REDIS_POOL = {"default": {"URL": URL, "OPTIONS": {"parser_class": "redis.connection.Nope"}}}
     assert check_settings() == [
         Error(
