@@ -72,7 +72,8 @@ def test_each_check_is_raised_by_exactly_its_config(
 def test_w003_is_silent_for_every_effective_pool_timeout(
     settings: Any, config: dict[str, Any], pool_timeout: float | None
 ) -> None:
-    settings.REDIS_POOL = {"default": {**config, "SOCKET_TIMEOUT": 5, "SOCKET_CONNECT_TIMEOUT": 5}}
+    limits = {"SOCKET_TIMEOUT": 5, "SOCKET_CONNECT_TIMEOUT": 5, "MAX_CONNECTIONS": 20}
+    settings.REDIS_POOL = {"default": {**config, **limits}}
     assert registry.get_entry("default").limits.pool_timeout == pool_timeout
     assert ids(check_settings()) == []
 
