@@ -21,9 +21,10 @@ test: $(STAMP)  ## the whole suite, against a redis-server it starts itself (ins
 
 LINT_PATHS := django_redis_pool tests example_project benchmarks
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff, mypy --strict, and the import contracts of pyproject's [tool.importlinter]
 	$(BIN)/ruff check $(LINT_PATHS) && $(BIN)/ruff format --check $(LINT_PATHS)
 	PYTHONPATH=.:example_project $(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 conformance: $(STAMP)  ## redis-py's own pool tests on its classes and on ours, compared (tests/conformance/)
 	$(BIN)/python -m tests.conformance.run

@@ -24,7 +24,7 @@ CONTENDERS = (OURS, REDIS_BLOCKING)
 
 
 def make_pool(name: str, url: str) -> Any:
-    from django_redis_pool.asyncio_pools import AsyncPool
+    from django_redis_pool._pool.async_driver import AsyncPool
 
     # A pool timeout that never fires inside a run: fairness is measured, not cut short.
     if name == OURS:

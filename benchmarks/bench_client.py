@@ -126,7 +126,7 @@ def instruction_counts(url: str, n: int = 2000) -> tuple[str, dict[str, float]]:
 
 def checkout_cost(url: str) -> tuple[str, dict[str, float]]:
     """The pool's own overhead, no network: get_connection + release, ours vs redis-py's."""
-    from django_redis_pool.pools import BlockingPool
+    from django_redis_pool._pool.thread_driver import BlockingPool
 
     ours = BlockingPool.from_url(url, alias="bench", safe_url=url, max_connections=50, timeout=20)
     plain = redis.BlockingConnectionPool.from_url(url, max_connections=50, timeout=20)
@@ -235,7 +235,7 @@ def paired_hot_path(url: str, rounds: int = 41, n: int = 500) -> tuple[str, dict
 
 def parsers(url: str, reps: int = 5, n: int = 10_000) -> tuple[str, dict[str, float]]:
     """Parser and protocol: same GET on pools that differ only in parser_class and protocol."""
-    from django_redis_pool.pools import BlockingPool
+    from django_redis_pool._pool.thread_driver import BlockingPool
 
     variants = {}
     pools = []
@@ -288,7 +288,7 @@ def _thread_run(client_for: Any, threads: int, ops_per_thread: int) -> tuple[flo
 
 def threads_section(url: str, admin: redis.Redis, total_ops: int = 16_000) -> tuple[str, dict[str, Any]]:
     """Section 3: 8 and 32 threads on MAX_CONNECTIONS 8."""
-    from django_redis_pool.pools import BlockingPool
+    from django_redis_pool._pool.thread_driver import BlockingPool
 
     rows, raw = [], {}
     for threads in (8, 32):
@@ -345,7 +345,7 @@ def growth_section(
     url: str, port: int, admin: redis.Redis, total_ops: int = 4_000
 ) -> tuple[str, dict[str, Any]]:
     """Section 5: throughput and server connections as threads grow, pooled vs per-request."""
-    from django_redis_pool.pools import BlockingPool
+    from django_redis_pool._pool.thread_driver import BlockingPool
 
     rows, raw = [], {"pooled": {}, "per-request": {}}
     for threads in (1, 4, 16, 64):

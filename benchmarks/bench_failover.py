@@ -69,7 +69,7 @@ def _our_client(topology: Any) -> tuple[Any, Callable[[], None]]:
     )
     django.setup()
     from django_redis_pool import get_redis
-    from django_redis_pool.registry import close_all
+    from django_redis_pool._registry.sync import close_all
 
     return get_redis("ha"), close_all
 

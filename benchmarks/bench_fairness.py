@@ -23,7 +23,7 @@ CONTENDERS = (OURS, REDIS_BLOCKING, UNBOUNDED)
 
 
 def make_pool(name: str, url: str) -> Any:
-    from django_redis_pool.pools import BlockingPool
+    from django_redis_pool._pool.thread_driver import BlockingPool
 
     # A POOL_TIMEOUT that never fires inside a run: fairness is measured, not cut short.
     if name == OURS:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from .asyncio_registry import aclose_pools, get_async_redis
+from importlib.metadata import version
+
+from ._registry.loops import aclose_pools, get_async_redis
+from ._registry.sync import get_pool, get_redis, get_stats
 from .exceptions import PoolExhaustedError, UnknownAliasError
-from .registry import get_pool, get_redis, get_stats
 
 # The public API is what the README documents; conf, redaction and naming are internal.
 __all__ = [
@@ -16,4 +18,5 @@ __all__ = [
     "get_redis",
     "get_stats",
 ]
-__version__ = "0.1.0"
+# pyproject.toml is the one place the version is written.
+__version__ = version("django-redis-pool")

@@ -7,14 +7,16 @@ from django.apps import AppConfig
 from django.core.checks import Tags, register
 from django.core.signals import setting_changed
 
+from . import checks
+from ._conf.settings import clear_settings_cache
+from ._registry import sync as registry
+
 
 class DjangoRedisPoolConfig(AppConfig):
     name = "django_redis_pool"
     verbose_name = "Redis pool"
 
     def ready(self) -> None:
-        from . import checks, registry
-
         registry.build_all(raise_errors=True)
         atexit.register(registry.close_all)
         register(Tags.caches)(checks.check_settings)
@@ -26,9 +28,7 @@ class DjangoRedisPoolConfig(AppConfig):
 def rebuild_on_setting_change(*, setting: str, **kwargs: Any) -> None:
     if setting != "REDIS_POOL":
         return
-    from . import conf, registry
-
-    conf.clear_settings_cache()
+    clear_settings_cache()
     # Tests may switch to an invalid setting on purpose: keep it for the checks
     # (E001) and for the error get_redis() raises, instead of failing here.
     registry.build_all(raise_errors=False)

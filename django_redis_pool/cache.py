@@ -26,9 +26,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.functional import cached_property
 from django.utils.module_loading import import_string
 
-from . import registry
-from .asyncio_registry import get_async_redis
-from .conf import setting_path
+from ._conf.settings import setting_path
+from ._registry import sync as registry
+from ._registry.loops import get_async_redis
 
 # The only OPTIONS key a cache of this backend takes: the rest of Django's RedisCache OPTIONS
 # (pool_class, parser_class, db, password, socket_timeout...) configure a pool, which is the alias's.

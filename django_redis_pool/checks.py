@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
+from django.conf import settings as django_settings
 from django.core.checks import CheckMessage, Error, Warning
 
-from . import registry
-from .conf import setting_path
-from .entry import PoolEntry
+from ._conf.keys import DEFAULT_POOL_TIMEOUT
+from ._conf.paths import setting_path
+from ._registry import sync as registry
+from .cache import is_pooled_backend, options_error
+
+if TYPE_CHECKING:
+    from ._topology.entry import PoolEntry
 
 # The server's default maxclients: one process should never want more than that.
 MAX_SANE_CONNECTIONS = 10_000
@@ -115,9 +120,10 @@ def _check_entry(entry: PoolEntry) -> list[CheckMessage]:
     if limits.blocking and limits.pool_timeout is None:
         messages.append(
             Warning(
-                f"{where} is a blocking pool with no POOL_TIMEOUT: when every connection is busy, a "
-                "caller waits forever for one to be released.",
-                hint=f"Set 'POOL_TIMEOUT': 5 in {where}.",
+                f"{where} is a blocking pool with 'POOL_TIMEOUT': None: when every connection is busy, "
+                "a caller waits forever for one to be released.",
+                hint=f"Set 'POOL_TIMEOUT' in {where} to the seconds a request can wait, e.g. 5, or remove "
+                f"it for the default of {DEFAULT_POOL_TIMEOUT:g}.",
                 id="django_redis_pool.W003",
             )
         )
@@ -213,15 +219,11 @@ def check_deploy(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
 
 def check_caches(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Every CACHES alias on ``PooledRedisCache`` names a usable REDIS_POOL alias (E002, E003)."""
-    from django.conf import settings
-
-    from .cache import is_pooled_backend, options_error
-
     if registry.build_error() is not None:
         return []  # E001 says why there are no pools
     entries = registry.entries()
     messages: list[CheckMessage] = []
-    for name, config in getattr(settings, "CACHES", {}).items():
+    for name, config in getattr(django_settings, "CACHES", {}).items():
         if not isinstance(config, dict) or not is_pooled_backend(config.get("BACKEND")):
             continue
         where, location = f"CACHES[{name!r}]", config.get("LOCATION")

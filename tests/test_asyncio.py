@@ -14,7 +14,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.core.management import call_command
 
 from django_redis_pool import PoolExhaustedError, aclose_pools, get_async_redis, get_redis, get_stats
-from django_redis_pool.asyncio_pools import AsyncPool
+from django_redis_pool._pool.async_driver import AsyncPool
 from tests.conftest import SAFE_LIMITS
 from tests.support.redis_server import RedisServer
 from tests.support.topologies import RedisClusterTopology, SentinelTopology
@@ -42,7 +42,8 @@ def test_one_client_per_loop_and_never_across_loops(redis_server: RedisServer, s
     first, value = asyncio.run(work())
     second, _ = asyncio.run(work())
     assert value == b"yes"
-    assert isinstance(first, redis.asyncio.Redis) and isinstance(first.connection_pool, AsyncPool)
+    assert isinstance(first, redis.asyncio.Redis)
+    assert isinstance(first.connection_pool, AsyncPool)
     assert first is not second
 
 

@@ -21,8 +21,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from django_redis_pool import PoolExhaustedError, get_async_redis, get_redis
-from django_redis_pool.asyncio_pools import AsyncPool
-from django_redis_pool.asyncio_registry import async_stats
+from django_redis_pool._pool.async_driver import AsyncPool
+from django_redis_pool._registry.loops import async_stats
 from tests.conftest import SAFE_LIMITS
 from tests.support.redis_server import RedisServer, free_port
 
@@ -139,7 +139,7 @@ def test_a_sentinel_pool_release_cancelled_while_closing_a_stale_master_keeps_it
     # replaced master before the pool's own release, so a cancellation there left it in use.
     from redis.asyncio.sentinel import Sentinel
 
-    from django_redis_pool.asyncio_sentinel import AsyncSentinelPool
+    from django_redis_pool._topology.sentinel_async import AsyncSentinelPool
 
     async def work() -> tuple[tuple[int, int, int], bool]:
         manager = Sentinel([("127.0.0.1", free_port())])  # type: ignore[no-untyped-call]
@@ -165,7 +165,8 @@ def test_a_sentinel_pool_release_cancelled_while_closing_a_stale_master_keeps_it
         return counts, served
 
     counts, served = asyncio.run(work())
-    assert counts[0] == 0 and served
+    assert counts[0] == 0
+    assert served
 
 
 # -- defect: a connection being handed over is nowhere ------------------------------------------
@@ -378,6 +379,7 @@ def test_a_closed_port_fails_every_queued_waiter_quickly() -> None:
     assert counts == (0, 0, 0)
 
 
+@pytest.mark.slow
 def test_256_tasks_on_8_connections_exact_counters_and_fairness(redis_server: RedisServer) -> None:
     async def work() -> tuple[list[int], dict[str, Any]]:
         pool = new_pool(redis_server, max_connections=8, timeout=10)

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from redis.credentials import UsernamePasswordCredentialProvider
 
-from django_redis_pool import get_pool, registry
-from django_redis_pool.build_errors import setting_error
-from django_redis_pool.conf import parse_alias
+from django_redis_pool import get_pool
+from django_redis_pool._conf.build_errors import setting_error
+from django_redis_pool._conf.settings import parse_alias
+from django_redis_pool._registry import sync as registry
 
 # redis-py 8 names AbstractConnection.__init__(), redis-py 5 __init__().
 INIT = r"(AbstractConnection\.)?__init__\(\)"
@@ -90,7 +91,7 @@ def test_an_error_no_setting_explains_names_the_alias_with_secrets_scrubbed(buil
     message = str(setting_error(PARSED, exc, {"ssl_password": "Ssl4711"}, build))
     assert message == (
         "REDIS_POOL['cache'] could not build a pool from 'redis://u:***@h:1/0' and "
-        "{'ssl_password': '***'}: cannot use ***, *** or ***"
+        "{'timeout': 5.0, 'ssl_password': '***'}: cannot use ***, *** or ***"
     )
 
 
@@ -112,7 +113,8 @@ def test_query_passwords_are_scrubbed_raw_and_decoded() -> None:
     parsed = parse_alias("cache", {"URL": "unix:///r.sock?password=Pw%2B47+11&db=1"})
     message = str(setting_error(parsed, ValueError("no: Pw%2B47+11 Pw+47 11")))
     assert message == (
-        "REDIS_POOL['cache'] could not build a pool from 'unix:///r.sock?password=***&db=1' and {}: "
+        "REDIS_POOL['cache'] could not build a pool from 'unix:///r.sock?password=***&db=1' and "
+        "{'timeout': 5.0}: "
         "no: *** ***"
     )
 

@@ -18,7 +18,7 @@ from django.test import Client
 from tests.support.redis_server import RedisServer
 
 
-@pytest.fixture(params=["fake", "real"])
+@pytest.fixture(params=["fake", pytest.param("real", marks=pytest.mark.real_redis)])
 def backend(request: pytest.FixtureRequest, settings: Any) -> str:
     settings.RATE_LIMIT = 3
     settings.RATE_WINDOW_SECONDS = 60

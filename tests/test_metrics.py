@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from django_redis_pool import get_pool, get_redis, metrics
-from django_redis_pool.naming import local_host
+from django_redis_pool._pool.naming import local_host
 from tests.conftest import SAFE_LIMITS, checkout
 from tests.support.redis_server import NOLIST_PASSWORD, RedisServer, free_port
 
@@ -86,7 +86,7 @@ def test_the_server_lists_every_processes_pooled_connections(real_redis: RedisSe
     script = textwrap.dedent(
         f"""
         import redis, sys, time
-        from django_redis_pool.naming import format_client_name
+        from django_redis_pool._pool.naming import format_client_name
         name = format_client_name("django_redis_pool", "default", {os.getpid() + 1_000_000})
         clients = [redis.Redis(port={real_redis.port}, client_name=name) for _ in range(2)]
         for c in clients: c.ping()
@@ -98,7 +98,8 @@ def test_the_server_lists_every_processes_pooled_connections(real_redis: RedisSe
         [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
     try:
-        assert worker.stdout is not None and worker.stdout.readline() == "ready\n"
+        assert worker.stdout is not None
+        assert worker.stdout.readline() == "ready\n"
         samples = scrape()
     finally:
         worker.communicate("")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from django_redis_pool.naming import alias_matches, format_client_name, local_host, parse_client_name
+from django_redis_pool._pool.naming import alias_matches, format_client_name, local_host, parse_client_name
 
 ALIASES = ["a b", "a_b", "a%20b", "a%b", "a.b", "a-b", "caf\u00e9", "cafe", "x:y", "x_y", "~", "_"]
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from django_redis_pool.conf import parse_setting
-from django_redis_pool.redaction import redact_options, redact_url
+from django_redis_pool._conf.redaction import redact_options, redact_url
+from django_redis_pool._conf.settings import parse_setting
 
 
 @pytest.mark.parametrize(

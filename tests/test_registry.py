@@ -10,8 +10,9 @@ import redis
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from django_redis_pool import UnknownAliasError, get_pool, get_redis, get_stats, registry
-from django_redis_pool.pools import BlockingPool, NonBlockingPool
+from django_redis_pool import UnknownAliasError, get_pool, get_redis, get_stats
+from django_redis_pool._pool.thread_driver import BlockingPool, NonBlockingPool
+from django_redis_pool._registry import sync as registry
 
 
 def test_get_redis_returns_the_same_client_on_the_process_pool() -> None:
@@ -121,7 +122,7 @@ def test_pool_repr_names_alias_and_redacts(settings: Any) -> None:
     text = repr(get_pool()) + repr(get_redis()) + str(get_pool())
     assert "hunter2" not in text
     assert repr(get_pool()) == (
-        "<BlockingPool alias='default' url='redis://u:***@127.0.0.1:1/0' max_connections=7, pool_timeout=20>"
+        "<BlockingPool alias='default' url='redis://u:***@127.0.0.1:1/0' max_connections=7, pool_timeout=5.0>"
     )
 
 

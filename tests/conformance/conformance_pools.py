@@ -21,16 +21,16 @@ PROJECT_ONLY_DEFAULTS: dict[str, Any] = {"alias": "conformance", "safe_url": "re
 
 def _import_project_pools() -> tuple[type, type]:
     try:
-        from django_redis_pool.pools import BlockingPool, NonBlockingPool
+        from django_redis_pool._pool.thread_driver import BlockingPool, NonBlockingPool
     except ModuleNotFoundError as exc:
         # Before the pool classes moved to pools.py they lived in stats.py; any other import
         # error is a defect the run must show, not a reason to test the old classes.
-        if exc.name != "django_redis_pool.pools":
+        if exc.name != "django_redis_pool._pool.thread_driver":
             raise
-        from django_redis_pool.stats import (
+        from django_redis_pool._pool.counters import (
             CountingBlockingConnectionPool as BlockingPool,
         )
-        from django_redis_pool.stats import (
+        from django_redis_pool._pool.counters import (
             CountingConnectionPool as NonBlockingPool,
         )
     return NonBlockingPool, BlockingPool

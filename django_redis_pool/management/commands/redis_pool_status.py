@@ -10,8 +10,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from django_redis_pool import registry
-from django_redis_pool.status import build_report, unreachable
+from django_redis_pool._registry import sync as registry
+from django_redis_pool._report import build_report, unreachable
 
 # A readiness probe that waits longer than this is not probing anything.
 MAX_TIMEOUT = 3600.0

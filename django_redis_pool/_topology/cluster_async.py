@@ -15,8 +15,8 @@ from typing import Any
 
 from redis.asyncio.cluster import RedisCluster
 
+from .._pool.naming import format_client_name
 from .entry import PoolEntry
-from .naming import format_client_name
 
 
 class AsyncClusterClient(RedisCluster):

@@ -1,6 +1,6 @@
 """The asyncio pool: the sync pool's promises for ``redis.asyncio``, on one event loop.
 
-A pool here belongs to one event loop (:mod:`django_redis_pool.asyncio_registry` keeps one per alias
+A pool here belongs to one event loop (:mod:`django_redis_pool._registry.loops` keeps one per alias
 and loop), so nothing in it needs a lock: between two ``await``s the loop runs one task at a time.
 A task that finds every connection busy waits on a future in a FIFO queue; ``release()`` sets the
 longest waiter's future to the connection, so a task that never waited cannot take it first
@@ -24,9 +24,9 @@ from typing import Any
 import redis.asyncio
 from redis.exceptions import RedisError
 
-from .exceptions import PoolExhaustedError
+from ..exceptions import PoolExhaustedError
+from .counters import PoolCounters, leak_message, overdue_checkout, wait_window
 from .naming import format_client_name
-from .stats import PoolCounters, leak_message, overdue_checkout, wait_window
 
 logger = logging.getLogger("django_redis_pool")
 

@@ -14,9 +14,9 @@ from typing import Any
 import redis
 from redis.retry import Retry
 
-from .build_errors import BUILD_ERRORS, setting_error
-from .conf import PoolSettings
-from .pools import Pool
+from .._conf.build_errors import BUILD_ERRORS, setting_error
+from .._conf.settings import PoolSettings
+from .._pool.thread_driver import Pool
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,10 @@ from urllib.parse import urlsplit
 import redis
 from django.core.exceptions import ImproperlyConfigured
 
-from .build_errors import BUILD_ERRORS, setting_error
-from .conf import PoolSettings
+from .._conf.build_errors import BUILD_ERRORS, setting_error
+from .._conf.settings import PoolSettings
+from .._pool.thread_driver import BlockingPool, NonBlockingPool, Pool
 from .entry import PoolEntry, effective_limits, pool_arguments
-from .pools import BlockingPool, NonBlockingPool, Pool
 
 
 def _fake_backend(settings: PoolSettings) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 
-from .asyncio_pools import AsyncPool
+from .._pool.async_driver import AsyncPool
 from .entry import PoolEntry
 from .sentinel import _data_node_arguments, _sentinel_arguments
 

@@ -1,7 +1,8 @@
 """Settings of the distributed kinds of alias: Sentinel (``SENTINELS``...) and Cluster (``CLUSTER``...).
 
 An alias is one of three kinds: a single server (``URL`` alone), a Sentinel-managed master or replica,
-or a Redis Cluster. :mod:`django_redis_pool.conf` calls :func:`parse_kind` and keeps what it returns.
+or a Redis Cluster. :mod:`django_redis_pool._conf.settings` calls :func:`parse_kind` and keeps
+what it returns.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+from .dotted import import_options
+from .paths import setting_path as _path
 from .redaction import redact_options, redact_url
 
 SENTINEL_KEYS = ("SENTINELS", "SERVICE_NAME", "ROLE", "SENTINEL_OPTIONS")
@@ -50,12 +53,6 @@ class ClusterSettings:
     """The startup nodes of a Redis Cluster (the URL's host, when given, comes first)."""
 
     startup_nodes: tuple[Address, ...]
-
-
-def _path(alias: str, key: str | None = None) -> str:
-    from .conf import setting_path
-
-    return setting_path(alias, key)
 
 
 def _addresses(alias: str, key: str, value: Any) -> tuple[Address, ...]:
@@ -147,7 +144,7 @@ def _parse_sentinel(alias: str, config: Mapping[str, Any]) -> SentinelSettings:
         sentinels=sentinels,
         service_name=service_name,
         role=role,
-        sentinel_kwargs=MappingProxyType(dict(options)),
+        sentinel_kwargs=MappingProxyType(import_options(_path(alias, "SENTINEL_OPTIONS"), options)),
     )
 
 

@@ -15,10 +15,11 @@ from typing import Any
 import redis
 from django.core.exceptions import ImproperlyConfigured
 
-from . import cluster, sentinel, server
-from .conf import DEFAULT_ALIAS, PoolSettings, get_settings
-from .entry import PoolEntry
-from .exceptions import UnknownAliasError
+from .._conf.settings import DEFAULT_ALIAS, PoolSettings, get_settings
+from .._topology import cluster, sentinel
+from .._topology import single as server
+from .._topology.entry import PoolEntry
+from ..exceptions import UnknownAliasError
 
 logger = logging.getLogger("django_redis_pool")
 
@@ -141,7 +142,7 @@ def stats_of(entry: PoolEntry) -> dict[str, Any]:
 
 
 def _with_async(alias: str, stats: dict[str, Any]) -> dict[str, Any]:
-    from .asyncio_registry import async_stats  # asyncio pools, one per event loop
+    from .loops import async_stats  # asyncio pools, one per event loop
 
     found = async_stats(alias)
     return stats if found is None else {**stats, "async": found}

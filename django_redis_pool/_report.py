@@ -15,10 +15,10 @@ from typing import Any
 import redis
 from redis.exceptions import RedisClusterException, RedisError, ResponseError
 
-from . import registry
-from .entry import PoolEntry
-from .naming import alias_matches, local_host, parse_client_name
-from .redaction import redact_text
+from ._conf.redaction import redact_text
+from ._pool.naming import alias_matches, local_host, parse_client_name
+from ._registry import sync as registry
+from ._topology.entry import PoolEntry
 
 
 def build_report(entries: Iterable[PoolEntry], server: bool = True, timeout: float = 5.0) -> dict[str, Any]:

@@ -13,11 +13,11 @@ from typing import Any
 
 from redis.cluster import ClusterNode, RedisCluster
 
-from .build_errors import BUILD_ERRORS, setting_error
-from .conf import PoolSettings
+from .._conf.build_errors import BUILD_ERRORS, setting_error
+from .._conf.settings import PoolSettings
+from .._pool.counters import STATS_KEYS
+from .._pool.thread_driver import BlockingPool, NonBlockingPool, Pool
 from .entry import PoolEntry, effective_limits, pool_arguments
-from .pools import BlockingPool, NonBlockingPool, Pool
-from .stats import STATS_KEYS
 
 # Stats that add up across nodes; the others (percentiles, maxima, ages) are per node only.
 SUMMED = (

@@ -16,7 +16,7 @@ works on them unchanged. What they replace is checkout and release:
 * **Leak warnings.** With ``LEAK_WARNING``, each checkout records the caller's stack; a
   connection held longer is logged once, with that stack.
 * **Counting.** Every counter changes under the pool lock, or under a small lock on the
-  rare connect path, so stats are exact; see :mod:`django_redis_pool.stats`.
+  rare connect path, so stats are exact; see :mod:`django_redis_pool._pool.counters`.
 """
 
 from __future__ import annotations
@@ -39,9 +39,9 @@ from redis.exceptions import ResponseError as RedisResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
-from .exceptions import PoolExhaustedError
+from ..exceptions import PoolExhaustedError
+from .counters import PoolCounters, leak_message, overdue_checkout, wait_window
 from .naming import format_client_name
-from .stats import PoolCounters, leak_message, overdue_checkout, wait_window
 
 logger = logging.getLogger("django_redis_pool")
 
@@ -541,7 +541,7 @@ def _after_lock(to_close: list[Any], warnings: list[str]) -> None:
 
 
 def _empty_stats(max_connections: int) -> dict[str, Any]:
-    from .stats import STATS_KEYS
+    from .counters import STATS_KEYS
 
     stats: dict[str, Any] = dict.fromkeys(STATS_KEYS, 0)
     stats.update(

@@ -1,6 +1,6 @@
 """What a pool reports about itself: the keys of ``get_stats()`` and how waits are summarised.
 
-The counting itself lives in :mod:`django_redis_pool.pools`, under the pool lock.
+The counting itself lives in :mod:`django_redis_pool._pool.thread_driver`, under the pool lock.
 """
 
 from __future__ import annotations

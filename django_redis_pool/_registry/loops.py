@@ -21,11 +21,11 @@ from typing import Any
 import redis.asyncio
 from django.core.exceptions import ImproperlyConfigured
 
-from . import registry
-from .asyncio_pools import AsyncPool
-from .build_errors import BUILD_ERRORS, setting_error
-from .conf import DEFAULT_ALIAS
-from .entry import PoolEntry, pool_arguments
+from .._conf.build_errors import BUILD_ERRORS, setting_error
+from .._conf.settings import DEFAULT_ALIAS
+from .._pool.async_driver import AsyncPool
+from .._topology.entry import PoolEntry, pool_arguments
+from . import sync as registry
 
 
 class _LoopPools:
@@ -128,7 +128,7 @@ def _async_retry(retry: Any) -> Any:
 
     if isinstance(retry, AsyncRetry):
         return retry
-    from .entry import describe_retry
+    from .._topology.entry import describe_retry
 
     retries, _ = describe_retry(retry)
     return AsyncRetry(retry._backoff, retries)
@@ -140,11 +140,11 @@ def _build(entry: PoolEntry) -> tuple[Any, Any]:
     pool: AsyncPool
     try:
         if entry.kind == "cluster":
-            from .asyncio_cluster import build_async_cluster
+            from .._topology.cluster_async import build_async_cluster
 
             return build_async_cluster(entry), None
         if entry.kind == "sentinel":
-            from .asyncio_sentinel import build_async_sentinel
+            from .._topology.sentinel_async import build_async_sentinel
 
             pool = build_async_sentinel(entry, _async_pool_arguments(entry))
         elif settings.scheme == "fakeredis":
@@ -187,7 +187,7 @@ async def aclose_pools() -> None:
 
 def async_stats(alias: str) -> dict[str, Any] | None:
     """This process's asyncio pools of ``alias``, summed over loops (None when it has none)."""
-    from .cluster import SUMMED
+    from .._topology.cluster import SUMMED
 
     # Under the lock: another thread's first get_async_redis() inserting a loop while this one
     # iterates would raise "dictionary changed size during iteration".

@@ -21,10 +21,10 @@ import redis
 from redis.connection import Connection, SSLConnection, parse_url
 from redis.sentinel import Sentinel, SentinelConnectionPool
 
-from .build_errors import BUILD_ERRORS, setting_error
-from .conf import PoolSettings
+from .._conf.build_errors import BUILD_ERRORS, setting_error
+from .._conf.settings import PoolSettings
+from .._pool.thread_driver import BlockingPool, NonBlockingPool
 from .entry import PoolEntry, effective_limits, pool_arguments
-from .pools import BlockingPool, NonBlockingPool
 
 logger = logging.getLogger("django_redis_pool")
 

@@ -1,0 +1,1 @@
+"""Settings: ``REDIS_POOL`` parsed into frozen dataclasses, URLs, redaction, build errors."""

@@ -1,0 +1,1 @@
+"""The pools: counters, connection naming, the thread and asyncio drivers."""

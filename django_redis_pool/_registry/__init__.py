@@ -1,0 +1,1 @@
+"""Alias -> built pools and clients: sync, and per event loop."""

@@ -1,0 +1,1 @@
+"""One builder per kind of deployment (single server, Sentinel, Cluster), sync and async."""
