@@ -26,10 +26,9 @@ import subprocess
 import sys
 import time
 import tomllib
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import IO, Any
@@ -38,11 +37,11 @@ from tests.support.redis_server import RedisServer
 from tests.support.sdist import fetch_sdist
 from tests.support.topologies import SentinelTopology
 
+from .report import DIFFERENCES, LABEL, Row, Run, compare, load_differences, print_causes, print_table
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-DIFFERENCES = HERE / "differences.toml"
 PROJECT = "django_redis"  # as its sdist's file and top folder are named
-LABEL = "django-redis-conformance"
 # The settings files that apply, in the order they run; each names the servers it needs.
 GATED = {
     "sqlite": "redis-server",
@@ -113,13 +112,6 @@ def settings_files(sdist: Path) -> list[str]:
     return found
 
 
-def load_differences() -> dict[str, str]:
-    differences: dict[str, str] = tomllib.loads(DIFFERENCES.read_text()).get("differences", {})
-    if not all(isinstance(reason, str) and reason.strip() for reason in differences.values()):
-        raise SystemExit(f"{LABEL}: every entry of {DIFFERENCES.name} needs a one-line reason")
-    return differences
-
-
 @dataclass
 class Servers:
     """One side's servers: a redis-server always, a Sentinel topology from the first file that needs one."""
@@ -159,15 +151,6 @@ class Servers:
 def servers() -> Iterator[Servers]:
     with ExitStack() as stack:
         yield Servers(stack, stack.enter_context(RedisServer()))
-
-
-@dataclass
-class Run:
-    outcomes: dict[str, dict[str, str]] = field(default_factory=dict)
-    interrupted: bool = False
-
-    def with_outcome(self, outcome: str) -> set[str]:
-        return {nodeid for nodeid, result in self.outcomes.items() if result["outcome"] == outcome}
 
 
 def pytest_ini(sdist: Path) -> Path:
@@ -240,66 +223,6 @@ def finish_pytest(started: Started, deadline: float) -> Run:
     return Run(json.loads(outcomes_path.read_text()), interrupted)
 
 
-def settings_free(nodeid: str, name: str) -> str:
-    """``nodeid`` without the settings file in its parameters: how differences.toml names a test
-    that differs under every settings file."""
-    match = re.fullmatch(r"(.*)\[(.*)\]", nodeid)
-    if not match:
-        return nodeid
-    rest = [part for part in match.group(2).split("-") if part != name]
-    return f"{match.group(1)}[{'-'.join(rest)}]" if rest else match.group(1)
-
-
-@dataclass
-class Row:
-    name: str
-    run: int = 0
-    passed_theirs: int = 0
-    passed_ours: int = 0
-    listed: list[str] = field(default_factory=list)
-    unexpected: list[str] = field(default_factory=list)
-    causes: list[str] = field(default_factory=list)  # each unexpected failure's first line, as pytest gave it
-    stale: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    refusal: str = ""
-    note: str = ""
-
-
-def compare(name: str, baseline: Run, ours: Run, differences: dict[str, str], used: set[str]) -> Row:
-    """One settings file's row; prints its listed, unexpected and stale tests."""
-
-    def entry(nodeid: str) -> str | None:
-        for key in (nodeid, settings_free(nodeid, name)):
-            if key in differences:
-                used.add(key)
-                return key
-        return None
-
-    for nodeid in [*baseline.outcomes, *ours.outcomes]:
-        entry(nodeid)
-    passed_theirs = baseline.with_outcome("passed")
-    passed_ours = ours.with_outcome("passed")
-    row = Row(name, len(baseline.outcomes), len(passed_theirs), len(passed_theirs & passed_ours))
-    for nodeid in sorted(passed_theirs - passed_ours):
-        key = entry(nodeid)
-        if key is not None:
-            row.listed.append(nodeid)
-            print(f"  [{name}] listed as different: {nodeid}\n      {differences[key]}")
-        else:
-            row.unexpected.append(nodeid)
-            result = ours.outcomes.get(nodeid, {"outcome": "not run", "message": ""})
-            row.causes.append(result["message"] or result["outcome"])
-            print(f"  [{name}] UNEXPECTED {result['outcome'].upper()}: {nodeid}\n      {result['message']}")
-    for nodeid in sorted(passed_ours):
-        if entry(nodeid) is not None:
-            row.stale.append(nodeid)
-            print(f"  [{name}] STALE ENTRY (passes here now, remove it from {DIFFERENCES.name}): {nodeid}")
-    only_ours = sorted(passed_ours - passed_theirs)
-    for nodeid in only_ours:
-        print(f"  [{name}] passes here, not on django-redis: {nodeid}")
-    return row
-
-
 def check_refused(sdist: Path, name: str, gate: dict[str, Any], advice: str) -> Row:
     """Builds the settings file's caches on this backend in a fresh process: they must be refused
     (ImproperlyConfigured, or an error from the system checks) with ``advice`` in the message."""
@@ -321,54 +244,6 @@ def check_refused(sdist: Path, name: str, gate: dict[str, Any], advice: str) -> 
         row.unexpected.append(f"{name}: not refused with the advice '{advice}' ({message})")
         print(f"  [{name}] UNEXPECTED: this backend must refuse it, naming '{advice}': {message}")
     return row
-
-
-def print_table(rows: list[Row]) -> None:
-    header = ("settings file", "run", "passed on django-redis", "passed here", "listed", "unexpected", "s")
-    widths = [max(len(header[0]), *(len(row.name) for row in rows)), 5, 22, 11, 6, 10, 4]
-    print(f"{LABEL}: per settings file")
-    print(
-        "  "
-        + "  ".join(
-            title.rjust(width) if i else title.ljust(width)
-            for i, (title, width) in enumerate(zip(header, widths, strict=True))
-        )
-    )
-    for row in rows:
-        if row.refusal:
-            print(
-                f"  {row.name.ljust(widths[0])}  refused here on purpose"
-                + ("" if not row.unexpected else " -- NOT REFUSED AS IT SHOULD BE")
-            )
-            continue
-        cells = (
-            row.run,
-            row.passed_theirs,
-            row.passed_ours,
-            len(row.listed),
-            len(row.unexpected),
-            f"{row.seconds:.0f}",
-        )
-        print(
-            "  "
-            + row.name.ljust(widths[0])
-            + "  "
-            + "  ".join(str(cell).rjust(width) for cell, width in zip(cells, widths[1:], strict=True))
-            + (f"  {row.note}" if row.note else "")
-        )
-
-
-def print_causes(rows: list[Row], shown: int = 25) -> None:
-    """The unexpected failures grouped by their first line (numbers masked: ports, dbs, counts)."""
-    causes = Counter(
-        re.sub(r"\d+", "N", re.sub(r"0x[0-9a-f]+", "0x", cause))[:200] for row in rows for cause in row.causes
-    )
-    if not causes:
-        return
-    shown = min(shown, len(causes))
-    print(f"{LABEL}: unexpected failures by cause ({len(causes)} distinct; the {shown} commonest)")
-    for cause, count in causes.most_common(shown):
-        print(f"  {count:5d}  {cause}")
 
 
 def main() -> int:
