@@ -136,3 +136,23 @@ def print_causes(rows: list[Row], shown: int = 25) -> None:
     print(f"{LABEL}: unexpected failures by cause ({len(causes)} distinct; the {shown} commonest)")
     for cause, count in causes.most_common(shown):
         print(f"  {count:5d}  {cause}")
+
+
+def summarize(rows: list[Row], seconds: float) -> int:
+    """Prints the causes, the table and the totals; the exit status."""
+    print_causes(rows)
+    print_table(rows)
+    unexpected = sum(len(row.unexpected) for row in rows)
+    stale = sum(len(row.stale) for row in rows)
+    total_theirs = sum(row.passed_theirs for row in rows)
+    print(
+        f"{LABEL}: {sum(row.run for row in rows)} run, {total_theirs} passed on django-redis, "
+        f"{sum(row.passed_ours for row in rows)} of them here, {sum(len(row.listed) for row in rows)} "
+        f"listed as different, {unexpected} unexpected failures"
+        + (f", {stale} stale entries" if stale else "")
+        + f" ({seconds:.0f} s)"
+    )
+    if not total_theirs:
+        print(f"{LABEL}: no test passed on django-redis itself: nothing was compared")
+        return 1
+    return 1 if unexpected or stale else 0

@@ -37,7 +37,7 @@ from tests.support.redis_server import RedisServer
 from tests.support.sdist import fetch_sdist
 from tests.support.topologies import SentinelTopology
 
-from .report import DIFFERENCES, LABEL, Row, Run, compare, load_differences, print_causes, print_table
+from .report import DIFFERENCES, LABEL, Row, Run, compare, load_differences, summarize
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -246,6 +246,45 @@ def check_refused(sdist: Path, name: str, gate: dict[str, Any], advice: str) -> 
     return row
 
 
+def run_settings_file(
+    sdist: Path,
+    name: str,
+    theirs: Servers,
+    ours: Servers,
+    differences: dict[str, str],
+    used: set[str],
+    extra: list[str],
+) -> Row:
+    """Both runs of one settings file, at once, each on its side's servers; its row."""
+    began = time.monotonic()
+    sides = ((theirs, "django-redis"), (ours, "pooled"))
+    gates = [side.gate_env(name, backend) for side, backend in sides]
+    for side, _ in sides:
+        side.flush()
+    runs = [
+        start_pytest(sdist, name, backend, gate, extra)
+        for (_, backend), gate in zip(sides, gates, strict=True)
+    ]
+    try:
+        baseline, pooled = (finish_pytest(run, began + RUN_TIMEOUT) for run in runs)
+    finally:
+        for run in runs:  # the other side's, when one run failed to run
+            if run.process.poll() is None:
+                run.process.kill()
+                run.process.wait()
+    row = compare(name, baseline, pooled, differences, used)
+    row.seconds = time.monotonic() - began
+    late = [backend for (_, backend), run in zip(sides, (baseline, pooled), strict=True) if run.interrupted]
+    if late:
+        row.note = f"interrupted after {RUN_TIMEOUT} s: {', '.join(late)}"
+    print(
+        f"{LABEL}: {name}: {row.passed_ours} of the {row.passed_theirs} passing on django-redis "
+        f"pass here ({row.seconds:.0f} s)",
+        flush=True,
+    )
+    return row
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -264,60 +303,21 @@ def main() -> int:
     rows: list[Row] = []
     used: set[str] = set()
     with servers() as theirs, servers() as ours:
-        for name in [name for name in GATED if name in names]:
-            began = time.monotonic()
-            deadline = began + RUN_TIMEOUT
-            sides = ((theirs, "django-redis"), (ours, "pooled"))
-            gates = [side.gate_env(name, backend) for side, backend in sides]
-            for side, _ in sides:
-                side.flush()
-            runs = [
-                start_pytest(sdist, name, backend, gate, args.pytest_args)
-                for (_, backend), gate in zip(sides, gates, strict=True)
-            ]
-            try:
-                baseline, pooled = (finish_pytest(run, deadline) for run in runs)
-            finally:
-                for run in runs:  # the other side's, when one run failed to run
-                    if run.process.poll() is None:
-                        run.process.kill()
-                        run.process.wait()
-            row = compare(name, baseline, pooled, differences, used)
-            row.seconds = time.monotonic() - began
-            late = [
-                backend
-                for (_, backend), run in zip(sides, (baseline, pooled), strict=True)
-                if run.interrupted
-            ]
-            if late:
-                row.note = f"interrupted after {RUN_TIMEOUT} s: {', '.join(late)}"
-            rows.append(row)
-            print(
-                f"{LABEL}: {name}: {row.passed_ours} of the {row.passed_theirs} passing on django-redis "
-                f"pass here ({row.seconds:.0f} s)",
-                flush=True,
-            )
-        for name, advice in REFUSED.items():
-            if name in names:
-                rows.append(check_refused(sdist, name, ours.gate_env(name, "pooled"), advice))
+        rows += [
+            run_settings_file(sdist, name, theirs, ours, differences, used, args.pytest_args)
+            for name in GATED
+            if name in names
+        ]
+        rows += [
+            check_refused(sdist, name, ours.gate_env(name, "pooled"), advice)
+            for name, advice in REFUSED.items()
+            if name in names
+        ]
+    skipped = [name for name in [*GATED, *REFUSED] if name not in names]
     for key in sorted(set(differences) - used):
-        print(f"  {DIFFERENCES.name} names no test of django-redis {version} (entry ignored): {key}")
-    print_causes(rows)
-    print_table(rows)
-    unexpected = sum(len(row.unexpected) for row in rows)
-    stale = sum(len(row.stale) for row in rows)
-    total_theirs = sum(row.passed_theirs for row in rows)
-    print(
-        f"{LABEL}: {sum(row.run for row in rows)} run, {total_theirs} passed on django-redis, "
-        f"{sum(row.passed_ours for row in rows)} of them here, {sum(len(row.listed) for row in rows)} "
-        f"listed as different, {unexpected} unexpected failures"
-        + (f", {stale} stale entries" if stale else "")
-        + f" ({time.monotonic() - started:.0f} s)"
-    )
-    if not total_theirs:
-        print(f"{LABEL}: no test passed on django-redis itself: nothing was compared")
-        return 1
-    return 1 if unexpected or stale else 0
+        if not any(key.endswith(f"[{name}]") for name in skipped):  # its file was not run (--only)
+            print(f"  {DIFFERENCES.name} names no test of django-redis {version} (entry ignored): {key}")
+    return summarize(rows, time.monotonic() - started)
 
 
 if __name__ == "__main__":
