@@ -25,7 +25,8 @@ class DjangoRedisPoolConfig(AppConfig):
 
 
 def rebuild_on_setting_change(*, setting: str, **kwargs: Any) -> None:
-    if setting != "REDIS_POOL":
+    # CACHES: a cache with URLs has pools of its own (_conf/caches.py), rebuilt with it.
+    if setting not in ("REDIS_POOL", "CACHES", "DJANGO_REDIS_CONNECTION_FACTORY"):
         return
     from ._conf import settings as conf
     from ._registry import sync as registry

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from .cache_places import cache_setting_path, is_cache_alias
+from .caches import cache_pool_configs
 from .kinds import KIND_KEYS, ClusterSettings, SentinelSettings, parse_kind
 from .redaction import SECRET_OPTIONS, redact_options, redact_url, url_secrets
 from .url import URLArguments, check_url
@@ -113,6 +115,8 @@ class PoolSettings:
 
 def setting_path(alias: str, key: str | None = None) -> str:
     """How messages name a place in the setting: ``REDIS_POOL['cache']['URL']``."""
+    if is_cache_alias(alias):
+        return cache_setting_path(alias, key)
     return f"{SETTING_NAME}[{alias!r}]" + (f"[{key!r}]" if key else "")
 
 
@@ -302,8 +306,12 @@ def parse_setting(value: Any) -> dict[str, PoolSettings]:
 
 @functools.cache
 def get_settings() -> dict[str, PoolSettings]:
-    """The parsed ``REDIS_POOL`` setting, cached until the setting changes."""
-    return parse_setting(getattr(settings, SETTING_NAME, {}))
+    """The parsed ``REDIS_POOL`` setting and the pools of ``CACHES`` with URLs, cached until either changes."""
+    parsed = parse_setting(getattr(settings, SETTING_NAME, {}))
+    factory = getattr(settings, "DJANGO_REDIS_CONNECTION_FACTORY", None)
+    configs = cache_pool_configs(getattr(settings, "CACHES", {}), list(parsed), factory)
+    parsed.update({alias: parse_alias(alias, config) for alias, config in configs.items()})
+    return parsed
 
 
 def clear_settings_cache() -> None:

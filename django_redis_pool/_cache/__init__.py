@@ -1,0 +1,1 @@
+"""PooledRedisCache's machinery: the command layer, the herd algorithm, the codec, ignored errors."""
