@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._cache.connection import get_redis_connection
 from ._registry.loops import aclose_pools, get_async_redis
 from ._registry.sync import get_pool, get_redis, get_stats
 from .exceptions import PoolExhaustedError, UnknownAliasError
@@ -14,6 +15,7 @@ __all__ = [
     "get_async_redis",
     "get_pool",
     "get_redis",
+    "get_redis_connection",
     "get_stats",
 ]
 __version__ = "0.1.0"

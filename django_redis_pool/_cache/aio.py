@@ -13,7 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 from redis.exceptions import ResponseError
 
 from .._registry.loops import get_async_redis
-from .client import INCR_ANY, INCR_EXISTING, CacheClient
+from .client import INCR_ANY, INCR_EXISTING, MISSING, CacheClient
 
 
 class AsyncCommands:
@@ -27,7 +27,9 @@ class AsyncCommands:
         try:
             return get_async_redis(self._client._server[index])
         except ImproperlyConfigured as exc:
-            raise ImproperlyConfigured(f"{self._client._backend._describe()} cannot reach its pool: {exc}") from exc
+            raise ImproperlyConfigured(
+                f"{self._client._backend._describe()} cannot reach its pool: {exc}"
+            ) from exc
 
     async def set(
         self, key: Any, value: Any, timeout: Any, version: int | None, nx: bool = False, xx: bool = False
@@ -86,7 +88,11 @@ class AsyncCommands:
             left = int(await client.pttl(nkey))
             if left == -2:
                 raise ValueError(f"Key {key!r} not found.") from None
-            current = await self.get(nkey, None, version)
+            current = await self.get(nkey, MISSING, version)
+            if current is MISSING:
+                raise ValueError(f"Key {key!r} not found.") from None
+            if not isinstance(current, int) or isinstance(current, bool):
+                raise  # not a number: Redis's error, as Django's RedisCache raises
             value = current + delta
             px = None if left < 0 else max(left, 1)
             await client.set(nkey, sync.encode(value), px=px)

@@ -55,7 +55,9 @@ def _check_cache(name: str, config: dict[str, Any], entries: dict[str, PoolEntry
     ]
 
 
-def _no_pool(where: str, location: Any, primary: str, entries: dict[str, PoolEntry]) -> tuple[str, str] | None:
+def _no_pool(
+    where: str, location: Any, primary: str, entries: dict[str, PoolEntry]
+) -> tuple[str, str] | None:
     if primary in entries:
         return None
     configured = ", ".join(repr(a) for a in entries if not is_cache_alias(a)) or "none"

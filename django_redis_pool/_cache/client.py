@@ -24,6 +24,7 @@ from .sorted_sets import SortedSetCommands
 
 # Only the key's existence is checked before INCRBY, atomically (django-redis's script).
 INCR_EXISTING = "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCRBY', KEYS[1], ARGV[1]) end return false"
+MISSING = object()
 INCR_ANY = "return redis.call('INCRBY', KEYS[1], ARGV[1])"
 
 
@@ -42,6 +43,9 @@ class CacheClient(CollectionCommands, SortedSetCommands):
         self._codec = codec
         self._options = options
         self._replica_read_only = bool(options.get("REPLICA_READ_ONLY", True))
+        self._serializer = getattr(codec, "serializer", codec)  # what django-redis's tests inspect
+        self._compressor = getattr(codec, "compressor", None)
+        self.connection_factory = IdleDisconnector()
         self.reverse_key = get_key_func(backend._params.get("REVERSE_KEY_FUNCTION") or default_reverse_key)
 
     # -- clients -----------------------------------------------------------------------------
@@ -67,7 +71,9 @@ class CacheClient(CollectionCommands, SortedSetCommands):
             try:
                 self._clients[index] = registry.get_redis(self._server[index])
             except ImproperlyConfigured as exc:
-                raise ImproperlyConfigured(f"{self._backend._describe()} cannot reach its pool: {exc}") from exc
+                raise ImproperlyConfigured(
+                    f"{self._backend._describe()} cannot reach its pool: {exc}"
+                ) from exc
         return self._clients[index], index
 
     def _read(self, client: Any) -> Any:
@@ -145,7 +151,8 @@ class CacheClient(CollectionCommands, SortedSetCommands):
     def delete(
         self, key: Any, version: int | None = None, prefix: str | None = None, client: Any = None
     ) -> int:
-        return int(self._write(client).delete(self.make_key(key, version=version, prefix=prefix)))
+        # Not int(): on a pipeline (set_many with a timeout of 0) the reply comes at execute().
+        return self._write(client).delete(self.make_key(key, version=version, prefix=prefix))  # type: ignore[no-any-return]
 
     def delete_many(self, keys: Iterable[Any], version: int | None = None, client: Any = None) -> int:
         made = [self.make_key(key, version=version) for key in keys]
@@ -209,11 +216,14 @@ class CacheClient(CollectionCommands, SortedSetCommands):
         try:
             value = client.eval(INCR_ANY if ignore_key_check else INCR_EXISTING, 1, nkey, delta)
         except ResponseError:
-            # Past 2**63-1, or a value stored encoded: read, add, write back with the same TTL.
+            # Past 2**63-1 (stored as digits Redis cannot add to): read, add, write back with its TTL.
             timeout = self.ttl(nkey, client=client)
-            if timeout == 0:
+            current = self.get(nkey, default=MISSING, client=client)
+            if current is MISSING:
                 raise ValueError(f"Key {key!r} not found.") from None
-            value = self.get(nkey, client=client) + delta
+            if not isinstance(current, int) or isinstance(current, bool):
+                raise  # not a number: Redis's error, as Django's RedisCache raises
+            value = current + delta
             self.set(nkey, value, timeout=timeout, client=client)
             return value
         if value is None or value is False:
@@ -227,8 +237,8 @@ class CacheClient(CollectionCommands, SortedSetCommands):
         client = self._write(client)
         version = self._backend.version if version is None else version
         old = self.make_key(key, version)
-        value = self.get(old, client=client)
-        if value is None:
+        value = self.get(old, default=MISSING, client=client)
+        if value is MISSING:
             raise ValueError(f"Key {key!r} not found.")
         ttl = self.ttl(old, client=client)
         original = key.original_key() if isinstance(key, CacheKey) else key
@@ -308,7 +318,17 @@ class CacheClient(CollectionCommands, SortedSetCommands):
         return [self.reverse_key(k.decode() if isinstance(k, bytes) else k) for k in found]
 
     def close(self) -> None:
-        """Django calls it at the end of each request: the pool stays, unless CLOSE_CONNECTION asks."""
+        """Django calls it at the end of each request: the pools stay, unless CLOSE_CONNECTION asks."""
         if self._options.get("CLOSE_CONNECTION", getattr(settings, "DJANGO_REDIS_CLOSE_CONNECTION", False)):
-            for alias in self._server:
-                registry.get_pool(alias).disconnect(inuse_connections=False)
+            for client in self._clients:
+                if client is not None:
+                    self.connection_factory.disconnect(client)
+            self._clients = [None] * len(self._server)
+
+
+class IdleDisconnector:
+    """``cache.client.connection_factory``: django-redis's hook, whose ``disconnect(client)`` here
+    closes the idle connections of the client's pool (connections in use by other threads stay)."""
+
+    def disconnect(self, client: Any) -> None:
+        client.connection_pool.disconnect(inuse_connections=False)
