@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from django.core.checks import CheckMessage, Error, Warning
 
+from ._cache.codec import codec_problems
 from ._conf.settings import setting_path
 from ._registry import sync as registry
 from ._topology.entry import PoolEntry
@@ -30,6 +32,7 @@ ALL_IDS = (
     "django_redis_pool.W011",
     "django_redis_pool.E002",
     "django_redis_pool.E003",
+    "django_redis_pool.E004",
 )
 
 
@@ -284,3 +287,28 @@ def _unsuitable_for_cache(entry: PoolEntry) -> str | None:
             "which cannot be decoded."
         )
     return None
+
+
+def check_cache_codecs(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Every ``PooledRedisCache``'s serializer and compressor can be built from its OPTIONS (E004)."""
+    from django.conf import settings
+
+    from .cache import is_pooled_backend
+
+    messages: list[CheckMessage] = []
+    for name, config in getattr(settings, "CACHES", {}).items():
+        if not isinstance(config, dict) or not is_pooled_backend(config.get("BACKEND")):
+            continue
+        options = config.get("OPTIONS", {})
+        if not isinstance(options, Mapping):
+            continue  # E002 says so
+        messages.extend(
+            Error(
+                problem,
+                hint="The cache builds its serializer and compressor from these OPTIONS when first "
+                "used, and would raise this error there.",
+                id="django_redis_pool.E004",
+            )
+            for problem in codec_problems(options, f"CACHES[{name!r}]['OPTIONS']")
+        )
+    return messages
