@@ -21,6 +21,7 @@ class DjangoRedisPoolConfig(AppConfig):
         register(Tags.caches)(checks.check_settings)
         register(Tags.caches, deploy=True)(checks.check_deploy)
         register(Tags.caches)(checks.check_caches)
+        register(Tags.caches)(checks.check_cache_codecs)
         setting_changed.connect(rebuild_on_setting_change, dispatch_uid="django_redis_pool")
 
 

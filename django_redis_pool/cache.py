@@ -26,7 +26,7 @@ from ._cache.client import CacheClient
 from ._cache.django_view import DjangoClientView
 from ._cache.herd import HerdClient
 from ._cache.ignore import default_argument, empty_dict, ignored_count, omit_errors
-from ._cache.options import describe, read_setup
+from ._cache.options import codec_of, describe, read_setup
 from ._cache.passthrough import PassedThrough
 from ._conf.caches import is_pooled_backend
 from ._conf.settings import setting_path
@@ -64,9 +64,8 @@ class PooledRedisCache(PassedThrough, RedisCache):
     def client(self) -> CacheClient:
         """django-redis's client API: ``cache.client.get_client(write=True)`` is the pooled ``redis.Redis``."""
         client_class = HerdClient if self._setup.kind == "herd" else CacheClient
-        return client_class(
-            self, list(self._setup.pool_aliases), self._setup.codec, self._params.get("OPTIONS", {})
-        )
+        codec = codec_of(self._setup, self._location)
+        return client_class(self, list(self._setup.pool_aliases), codec, self._setup.options)
 
     @cached_property
     def _cache(self) -> DjangoClientView:  # type: ignore[override]

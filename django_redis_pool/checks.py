@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from django.core.checks import CheckMessage, Error, Warning
 
+from ._cache.checks import check_cache_codecs as check_cache_codecs
 from ._cache.checks import check_caches as check_caches
 from ._conf.settings import setting_path
 from ._registry import sync as registry
@@ -31,6 +32,7 @@ ALL_IDS = (
     "django_redis_pool.W011",
     "django_redis_pool.E002",
     "django_redis_pool.E003",
+    "django_redis_pool.E004",
 )
 
 

@@ -1,1 +1,2 @@
-"""PooledRedisCache's machinery: the command layer, the herd algorithm, the codec, ignored errors."""
+"""PooledRedisCache's machinery: the command layer, herd, the value codec (django-redis's serializers
+and compressors, byte for byte), ignored errors, the cache checks."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -13,6 +14,7 @@ from .._conf.caches import is_pooled_backend
 from .._conf.settings import setting_path
 from .._registry import sync as registry
 from .._topology.entry import PoolEntry
+from .codec import codec_problems
 from .options import read_setup
 
 MIGRATING = "See the settings table in docs/migrating.md (From django-redis)."
@@ -82,3 +84,24 @@ def _unsuitable_for_cache(entry: PoolEntry) -> str | None:
     if kwargs.get("decode_responses"):
         return "whose connections decode responses to str: the cache stores pickled bytes, which cannot be decoded."
     return None
+
+
+def check_cache_codecs(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Every ``PooledRedisCache``'s serializer and compressor can be built from its OPTIONS (E004)."""
+    messages: list[CheckMessage] = []
+    for name, config in getattr(settings, "CACHES", {}).items():
+        if not isinstance(config, dict) or not is_pooled_backend(config.get("BACKEND")):
+            continue
+        options = config.get("OPTIONS", {})
+        if not isinstance(options, Mapping):
+            continue  # E002 says so
+        messages.extend(
+            Error(
+                problem,
+                hint="The cache builds its serializer and compressor from these OPTIONS when first "
+                "used, and would raise this error there.",
+                id="django_redis_pool.E004",
+            )
+            for problem in codec_problems(options, f"CACHES[{name!r}]['OPTIONS']")
+        )
+    return messages

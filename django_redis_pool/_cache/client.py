@@ -91,10 +91,8 @@ class CacheClient(CollectionCommands, SortedSetCommands):
         return make_pattern(self._backend, pattern, version, prefix)
 
     def encode(self, value: Any, *, allow_int: bool = True) -> bytes | int:
-        if not allow_int and isinstance(value, int):
-            # django-redis serializes an int that is a sorted-set member (zadd): the same bytes here.
-            return self._codec.encode_serialized(value)  # type: ignore[no-any-return]
-        return self._codec.encode(value)  # type: ignore[no-any-return]
+        # allow_int=False: django-redis serializes an int that is a sorted-set member (zadd).
+        return self._codec.encode(value, allow_int=allow_int)  # type: ignore[no-any-return]
 
     def decode(self, value: Any) -> Any:
         return self._codec.decode(value)

@@ -21,7 +21,7 @@ from .._conf.caches import (
 )
 from .._conf.redaction import redact_url
 from .._conf.settings import setting_path
-from .codec_standin import build_codec
+from .codec import build_codec
 from .ignore import DEFAULT_LOGGER
 
 
@@ -30,7 +30,7 @@ class CacheSetup:
     name: str | None  # the CACHES alias, when Django built the cache from CACHES
     pool_aliases: tuple[str, ...]  # the primary's first, then the replicas'
     kind: str  # "default", "sentinel" or "herd"
-    codec: Any
+    options: Mapping[str, Any]
     ignore_exceptions: bool
     log_ignored_exceptions: bool
     logger: logging.Logger
@@ -95,8 +95,14 @@ def read_setup(location: Any, params: Mapping[str, Any], name: str | None = None
         name=name,
         pool_aliases=_pool_aliases(name, location, options, kind),
         kind=kind,
-        codec=build_codec(options, f"{describe(name, location)}['OPTIONS']"),
+        options=options,
         ignore_exceptions=_flag(options, "IGNORE_EXCEPTIONS", "DJANGO_REDIS_IGNORE_EXCEPTIONS"),
         log_ignored_exceptions=log,
         logger=logging.getLogger(getattr(settings, "DJANGO_REDIS_LOGGER", None) or DEFAULT_LOGGER),
     )
+
+
+def codec_of(setup: CacheSetup, location: Any) -> Any:
+    """The cache's codec, built at first use: Django's own checks build every cache, and E004 must
+    report a bad SERIALIZER or COMPRESSOR instead of an exception there."""
+    return build_codec(setup.options, f"{describe(setup.name, location)}['OPTIONS']")
