@@ -15,13 +15,12 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, MEMCACHE_MAX_KEY_LENGTH, memcached_error_chars_re
 from django.core.cache.backends.redis import RedisCache
 from django.utils.functional import cached_property
 
-from ._cache.aio import AsyncCommands
+from ._cache.async_methods import AsyncMethods
 from ._cache.client import CacheClient
 from ._cache.django_view import DjangoClientView
 from ._cache.herd import HerdClient
@@ -37,7 +36,7 @@ __all__ = ["PooledRedisCache", "is_pooled_backend"]
 _memcached_error_chars = re.compile(memcached_error_chars_re.pattern).search
 
 
-class PooledRedisCache(PassedThrough, RedisCache):
+class PooledRedisCache(PassedThrough, AsyncMethods, RedisCache):
     """Django's cache API and django-redis's additions on process-wide pools."""
 
     uses_redis_pool = True  # how _conf.caches recognises this backend and its subclasses
@@ -68,12 +67,9 @@ class PooledRedisCache(PassedThrough, RedisCache):
         return client_class(self, list(self._setup.pool_aliases), codec, self._setup.options)
 
     @cached_property
-    def _cache(self) -> DjangoClientView:  # type: ignore[override]
+    def _cache(self) -> DjangoClientView:
         return DjangoClientView(self.client)
 
-    @cached_property
-    def _async(self) -> AsyncCommands:
-        return AsyncCommands(self.client)
 
     @property
     def ignored_exceptions(self) -> int:
@@ -93,7 +89,7 @@ class PooledRedisCache(PassedThrough, RedisCache):
     # -- Django's cache API, with django-redis's extra arguments ------------------------------
 
     @omit_errors()
-    def set(
+    def set(  # type: ignore[override]  # django-redis's: returns whether it stored, takes nx/xx/client
         self,
         key: Any,
         value: Any,
@@ -102,7 +98,7 @@ class PooledRedisCache(PassedThrough, RedisCache):
         client: Any = None,
         nx: bool = False,
         xx: bool = False,
-    ) -> bool:  # type: ignore[override]
+    ) -> bool:
         return self.client.set(self._key(key, version), value, timeout, client=client, nx=nx, xx=xx)
 
     @omit_errors()
@@ -267,75 +263,3 @@ class PooledRedisCache(PassedThrough, RedisCache):
             client=client,
             thread_local=thread_local,
         )
-
-    # -- asyncio: native on the loop's pools (through a thread for the herd client) -------------
-
-    def _threaded(self) -> bool:
-        return self._setup.kind == "herd"
-
-    @omit_errors()
-    async def aset(
-        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
-    ) -> bool:  # type: ignore[override]
-        if self._threaded():
-            return await sync_to_async(self.set)(key, value, timeout, version)
-        return await self._async.set(self._key(key, version), value, timeout, None)
-
-    @omit_errors()
-    async def aadd(
-        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
-    ) -> bool:
-        if self._threaded():
-            return await sync_to_async(self.add)(key, value, timeout, version)
-        return await self._async.set(self._key(key, version), value, timeout, None, nx=True)
-
-    @omit_errors(default_argument)
-    async def aget(self, key: Any, default: Any = None, version: int | None = None) -> Any:
-        if self._threaded():
-            return await sync_to_async(self.get)(key, default, version)
-        return await self._async.get(self._key(key, version), default, None)
-
-    @omit_errors()
-    async def adelete(self, key: Any, version: int | None = None) -> bool:
-        return bool(await self._async.delete(self._key(key, version), None))
-
-    @omit_errors()
-    async def adelete_many(self, keys: Iterable[Any], version: int | None = None) -> bool | None:  # type: ignore[override]
-        made = [self._key(key, version) for key in keys]
-        return bool(await self._async.delete_many(made, None)) if made else None
-
-    @omit_errors(empty_dict)
-    async def aget_many(self, keys: Iterable[Any], version: int | None = None) -> dict[Any, Any]:
-        if self._threaded():
-            return await sync_to_async(self.get_many)(keys, version)
-        made = {self._key(key, version): key for key in keys}
-        found = await self._async.get_many(made, None)
-        return {made[k]: v for k, v in found.items()}
-
-    @omit_errors()
-    async def aset_many(
-        self, data: Mapping[Any, Any], timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
-    ) -> list[Any]:
-        if self._threaded():
-            return await sync_to_async(self.set_many)(data, timeout, version)
-        return await self._async.set_many({self._key(k, version): v for k, v in data.items()}, timeout, None)
-
-    @omit_errors()
-    async def ahas_key(self, key: Any, version: int | None = None) -> bool:
-        return await self._async.has_key(self._key(key, version), None)
-
-    @omit_errors()
-    async def aincr(self, key: Any, delta: int = 1, version: int | None = None) -> Any:
-        if self._threaded():
-            return await sync_to_async(self.incr)(key, delta, version)
-        return await self._async.incr(self._key(key, version), delta, None)
-
-    @omit_errors()
-    async def atouch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> bool:
-        if self._threaded():
-            return await sync_to_async(self.touch)(key, timeout, version)
-        return await self._async.touch(self._key(key, version), timeout, None)
-
-    @omit_errors()
-    async def aclear(self) -> bool:  # type: ignore[override]
-        return await self._async.clear()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import datetime
 import json
-import re
 import logging
+import re
 import time
 from io import StringIO
 from typing import Any

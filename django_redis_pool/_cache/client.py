@@ -8,7 +8,7 @@ client of a pool alias (``get_client(write=)``: the primary for writes, a random
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import redis
@@ -19,6 +19,7 @@ from redis.exceptions import ResponseError
 
 from .._registry import sync as registry
 from .collections import CollectionCommands
+from .key_commands import KeyCommands
 from .keys import CacheKey, make_key, make_pattern
 from .sorted_sets import SortedSetCommands
 
@@ -32,7 +33,7 @@ def default_reverse_key(key: str) -> str:
     return key.split(":", 2)[2]
 
 
-class CacheClient(CollectionCommands, SortedSetCommands):
+class CacheClient(KeyCommands, CollectionCommands, SortedSetCommands):
     """django-redis's client API (``cache.client``), commands on the cache's pool aliases."""
 
     def __init__(self, backend: Any, pool_aliases: list[str], codec: Any, options: Mapping[str, Any]) -> None:
@@ -59,7 +60,8 @@ class CacheClient(CollectionCommands, SortedSetCommands):
 
     def get_client(self, write: bool = True, tried: list[int] | None = None) -> redis.Redis:
         """The pooled ``redis.Redis`` of the primary (``write=True``) or of a replica."""
-        return self.get_client_with_index(write=write, tried=tried)[0]
+        client: redis.Redis = self.get_client_with_index(write=write, tried=tried)[0]
+        return client
 
     def get_client_with_index(self, write: bool = True, tried: list[int] | None = None) -> tuple[Any, int]:
         index = self.get_next_client_index(write=write, tried=tried)
@@ -252,68 +254,6 @@ class CacheClient(CollectionCommands, SortedSetCommands):
         if timeout is None:
             return bool(client.persist(nkey))
         return bool(client.pexpire(nkey, int(timeout * 1000)))
-
-    # -- django-redis's additions ------------------------------------------------------------
-
-    def _ttl(self, command: str, key: Any, version: int | None, client: Any) -> int | None:
-        client, nkey = self._read(client), self.make_key(key, version=version)
-        left = int(getattr(client, command)(nkey))
-        if left == -1:
-            return None  # no expiry
-        return max(left, 0)  # -2: no such key
-
-    def ttl(self, key: Any, version: int | None = None, client: Any = None) -> int | None:
-        return self._ttl("ttl", key, version, client)
-
-    def pttl(self, key: Any, version: int | None = None, client: Any = None) -> int | None:
-        return self._ttl("pttl", key, version, client)
-
-    def persist(self, key: Any, version: int | None = None, client: Any = None) -> bool:
-        return bool(self._write(client).persist(self.make_key(key, version=version)))
-
-    def expire(self, key: Any, timeout: Any, version: int | None = None, client: Any = None) -> bool:
-        return bool(self._write(client).expire(self.make_key(key, version=version), self._timeout(timeout)))
-
-    def pexpire(self, key: Any, timeout: Any, version: int | None = None, client: Any = None) -> bool:
-        return bool(self._write(client).pexpire(self.make_key(key, version=version), self._timeout(timeout)))
-
-    def expire_at(self, key: Any, when: Any, version: int | None = None, client: Any = None) -> bool:
-        return bool(self._write(client).expireat(self.make_key(key, version=version), when))
-
-    def pexpire_at(self, key: Any, when: Any, version: int | None = None, client: Any = None) -> bool:
-        return bool(self._write(client).pexpireat(self.make_key(key, version=version), when))
-
-    def lock(
-        self,
-        key: Any,
-        version: int | None = None,
-        timeout: float | None = None,
-        sleep: float = 0.1,
-        blocking: bool = True,
-        blocking_timeout: float | None = None,
-        client: Any = None,
-        thread_local: bool = True,
-    ) -> Any:
-        return self._write(client).lock(
-            self.make_key(key, version=version),
-            timeout=timeout,
-            sleep=sleep,
-            blocking=blocking,
-            blocking_timeout=blocking_timeout,
-            thread_local=thread_local,
-        )
-
-    def iter_keys(
-        self, search: str, itersize: int | None = None, client: Any = None, version: int | None = None
-    ) -> Iterator[str]:
-        for item in self._read(client).scan_iter(
-            match=self.make_pattern(search, version=version), count=itersize
-        ):
-            yield self.reverse_key(item.decode() if isinstance(item, bytes) else item)
-
-    def keys(self, search: str, version: int | None = None, client: Any = None) -> list[str]:
-        found = self._read(client).keys(self.make_pattern(search, version=version))
-        return [self.reverse_key(k.decode() if isinstance(k, bytes) else k) for k in found]
 
     def close(self) -> None:
         """Django calls it at the end of each request: the pools stay, unless CLOSE_CONNECTION asks."""

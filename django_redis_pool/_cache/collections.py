@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 
@@ -11,11 +11,12 @@ class CollectionCommands:
 
     _options: Mapping[str, Any]
 
-    def _read(self, client: Any) -> Any: ...
-    def _write(self, client: Any) -> Any: ...
-    def make_key(self, key: Any, version: int | None = None, prefix: str | None = None) -> Any: ...
-    def encode(self, value: Any, *, allow_int: bool = True) -> bytes | int: ...
-    def decode(self, value: Any) -> Any: ...
+    # CacheClient's (this is one of its mixins).
+    _read: Callable[[Any], Any]
+    _write: Callable[[Any], Any]
+    make_key: Callable[..., Any]
+    encode: Callable[..., bytes | int]
+    decode: Callable[[Any], Any]
 
     def _keys(self, keys: tuple[Any, ...], version: int | None) -> list[Any]:
         return [self.make_key(key, version=version) for key in keys]

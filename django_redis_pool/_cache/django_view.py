@@ -34,7 +34,8 @@ class DjangoClientView(RedisCacheClient):
         self._serializer = SerializerView(client._codec)
 
     def _get_connection_pool(self, write: bool) -> Any:
-        return registry.get_pool(self._servers[self._get_connection_pool_index(write)])
+        index = self._get_connection_pool_index(write)  # type: ignore[attr-defined]  # Django's, untyped
+        return registry.get_pool(self._servers[index])
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
         return self._client.get_client(write=write)

@@ -25,7 +25,7 @@ class Marker:
 
 
 try:  # the class django-redis pickles, for values both backends read
-    from django_redis.client.herd import Marker as _DjangoRedisMarker  # type: ignore[import-untyped]
+    from django_redis.client.herd import Marker as _DjangoRedisMarker
 except ImportError:  # pragma: no cover - django-redis is in the dev extra
     _DjangoRedisMarker = Marker
 MARKERS = (Marker, _DjangoRedisMarker)

@@ -35,21 +35,24 @@ def ignored_count(name: str) -> int:
         return _counts[name]
 
 
-def _ignore(cache: Any, exc: Exception) -> None:
-    with _lock:
-        _counts[cache._name or ""] += 1
-    if cache._log_ignored_exceptions:
-        cache.logger.error("Exception ignored", exc_info=exc)
-
-
-def _fail(cache: Any, exc: Exception) -> None:
+def _handled(cache: Any, exc: Exception) -> bool:
+    """Whether ``exc`` is ignored (counted and logged); otherwise it gains a note naming the cache."""
+    if isinstance(exc, IGNORED_ERRORS) and cache._ignore_exceptions:
+        with _lock:
+            _counts[cache._name or ""] += 1
+        if cache._log_ignored_exceptions:
+            cache.logger.error("Exception ignored", exc_info=exc)
+        return True
     if isinstance(exc, redis.RedisError):
         exc.add_note(f"in {cache._describe()}")
+    return False
 
 
-def omit_errors(
-    on_error: Callable[[tuple[Any, ...], dict[str, Any]], Any] = lambda args, kwargs: None,
-) -> Callable[[F], F]:
+def _no_value(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    return None
+
+
+def omit_errors(on_error: Callable[[tuple[Any, ...], dict[str, Any]], Any] = _no_value) -> Callable[[F], F]:
     """Wrap a cache method: with IGNORE_EXCEPTIONS an error gives ``on_error(args, kwargs)``."""
 
     def decorate(method: F) -> F:
@@ -59,15 +62,10 @@ def omit_errors(
             async def async_wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
                 try:
                     return await method(self, *args, **kwargs)
-                except IGNORED_ERRORS as exc:
-                    if not self._ignore_exceptions:
-                        _fail(self, exc)
+                except (*IGNORED_ERRORS, redis.RedisError) as exc:
+                    if not _handled(self, exc):
                         raise
-                    _ignore(self, exc)
                     return on_error(args, kwargs)
-                except redis.RedisError as exc:
-                    _fail(self, exc)
-                    raise
 
             return async_wrapper  # type: ignore[return-value]
 
@@ -75,15 +73,10 @@ def omit_errors(
         def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
             try:
                 return method(self, *args, **kwargs)
-            except IGNORED_ERRORS as exc:
-                if not self._ignore_exceptions:
-                    _fail(self, exc)
+            except (*IGNORED_ERRORS, redis.RedisError) as exc:
+                if not _handled(self, exc):
                     raise
-                _ignore(self, exc)
                 return on_error(args, kwargs)
-            except redis.RedisError as exc:
-                _fail(self, exc)
-                raise
 
         return wrapper  # type: ignore[return-value]
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 
 class SortedSetCommands:
     """``zadd``... methods of ``cache.client``; see CacheClient."""
 
-    def _read(self, client: Any) -> Any: ...
-    def _write(self, client: Any) -> Any: ...
-    def make_key(self, key: Any, version: int | None = None, prefix: str | None = None) -> Any: ...
-    def encode(self, value: Any, *, allow_int: bool = True) -> bytes | int: ...
-    def decode(self, value: Any) -> Any: ...
+    # CacheClient's (this is one of its mixins).
+    _read: Callable[[Any], Any]
+    _write: Callable[[Any], Any]
+    make_key: Callable[..., Any]
+    encode: Callable[..., bytes | int]
+    decode: Callable[[Any], Any]
 
     def _member(self, value: Any) -> Any:
         return self.encode(value, allow_int=False)
