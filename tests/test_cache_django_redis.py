@@ -145,8 +145,9 @@ def test_connection_pool_class_chooses_the_kind_of_pool(
         (
             {"CLIENT_CLASS": "django_redis.client.ShardClient"},
             "CACHES['default']['OPTIONS']['CLIENT_CLASS'] is django-redis's ShardClient, which PooledRedisCache "
-            "does not take: it hashes keys over servers of its own. Use a REDIS_POOL alias with 'CLUSTER': True "
-            "(Redis Cluster shards by slot) and set LOCATION to that alias.",
+            "does not take: it spreads keys over servers by a hash ring of its own. To shard, use Redis "
+            "Cluster: a REDIS_POOL alias with 'CLUSTER': True, through get_redis(alias) (a cache cannot run "
+            "on it: get_many and set_many are multi-key commands, see check E003); or one cache per server.",
         ),
         (
             {"CLIENT_CLASS": "myproject.MyClient"},
