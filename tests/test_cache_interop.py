@@ -1,7 +1,8 @@
 """Switching from django-redis without flushing: each side reads what the other wrote, on one real server.
 
 For every serializer and compressor pair, values written by django-redis 7's own ``RedisCache`` are read
-here and the other way round, counters are incremented across, and the stored bytes are the same.
+by PooledRedisCache (configured with the same LOCATION and OPTIONS) and the other way round, counters
+are incremented across, and the stored bytes are the same.
 """
 
 from __future__ import annotations
@@ -11,14 +12,15 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django_redis.cache import RedisCache as DjangoRedisRedisCache
 
 from django_redis_pool import get_redis
-from django_redis_pool._cache.codec import build_codec
 from tests.support.redis_server import RedisServer
 
 pytestmark = pytest.mark.real_redis
+POOLED = "django_redis_pool.cache.PooledRedisCache"
 
 SERIALIZERS = {
     "pickle": "django_redis.serializers.pickle.PickleSerializer",
@@ -60,31 +62,16 @@ def values_for(serializer: str) -> dict[str, Any]:
     return VALUES if serializer == "json" else {**VALUES, **BYTES}
 
 
-class Ours:
-    """The side under test, behind the cache methods the tests call.
+@pytest.fixture
+def ours(real_redis: RedisServer, settings: Any) -> Callable[[dict[str, Any]], Any]:
+    """PooledRedisCache on the same server and database, built from the OPTIONS given (a URL LOCATION:
+    the pool is the cache's own, as a project switching from django-redis configures it)."""
 
-    Today the codec over the 'default' REDIS_POOL alias's client, with keys made as Django's default
-    KEY_FUNCTION makes them (``:1:name``). When PooledRedisCache takes django-redis's OPTIONS, ``ours()``
-    returns the cache itself (built with the same OPTIONS) and this class goes.
-    """
+    def build(options: dict[str, Any]) -> Any:
+        settings.CACHES = {"default": {"BACKEND": POOLED, "LOCATION": real_redis.url, "OPTIONS": options}}
+        return caches["default"]
 
-    def __init__(self, options: dict[str, Any]) -> None:
-        self.codec = build_codec(options, "CACHES['default']['OPTIONS']")
-        self.client = get_redis()
-
-    def set(self, key: str, value: Any) -> None:
-        self.client.set(f":1:{key}", self.codec.encode(value))
-
-    def get(self, key: str) -> Any:
-        raw = self.client.get(f":1:{key}")
-        return None if raw is None else self.codec.decode(raw)
-
-    def incr(self, key: str, delta: int = 1) -> int:
-        return int(self.client.incrby(f":1:{key}", delta))
-
-
-def ours(options: dict[str, Any]) -> Ours:
-    return Ours(options)
+    return build
 
 
 @pytest.fixture
@@ -115,7 +102,10 @@ def same(left: Any, right: Any) -> bool:
 
 @pytest.mark.parametrize(("serializer", "compressor"), PAIRS)
 def test_what_django_redis_wrote_is_read_here(
-    django_redis: Callable[[dict[str, Any]], DjangoRedisRedisCache], serializer: str, compressor: str
+    django_redis: Callable[[dict[str, Any]], DjangoRedisRedisCache],
+    ours: Callable[[dict[str, Any]], Any],
+    serializer: str,
+    compressor: str,
 ) -> None:
     options = {"SERIALIZER": SERIALIZERS[serializer], "COMPRESSOR": COMPRESSORS[compressor]}
     theirs, mine = django_redis(options), ours(options)
@@ -126,7 +116,10 @@ def test_what_django_redis_wrote_is_read_here(
 
 @pytest.mark.parametrize(("serializer", "compressor"), PAIRS)
 def test_what_is_written_here_django_redis_reads(
-    django_redis: Callable[[dict[str, Any]], DjangoRedisRedisCache], serializer: str, compressor: str
+    django_redis: Callable[[dict[str, Any]], DjangoRedisRedisCache],
+    ours: Callable[[dict[str, Any]], Any],
+    serializer: str,
+    compressor: str,
 ) -> None:
     options = {"SERIALIZER": SERIALIZERS[serializer], "COMPRESSOR": COMPRESSORS[compressor]}
     theirs, mine = django_redis(options), ours(options)
@@ -140,7 +133,10 @@ def test_what_is_written_here_django_redis_reads(
 
 @pytest.mark.parametrize(("serializer", "compressor"), PAIRS)
 def test_counters_are_incremented_across(
-    django_redis: Callable[[dict[str, Any]], DjangoRedisRedisCache], serializer: str, compressor: str
+    django_redis: Callable[[dict[str, Any]], DjangoRedisRedisCache],
+    ours: Callable[[dict[str, Any]], Any],
+    serializer: str,
+    compressor: str,
 ) -> None:
     options = {"SERIALIZER": SERIALIZERS[serializer], "COMPRESSOR": COMPRESSORS[compressor]}
     theirs, mine = django_redis(options), ours(options)
@@ -154,7 +150,7 @@ def test_counters_are_incremented_across(
 
 
 def test_gzip_values_are_read_whatever_their_header_time(
-    django_redis: Callable[[dict[str, Any]], DjangoRedisRedisCache],
+    django_redis: Callable[[dict[str, Any]], DjangoRedisRedisCache], ours: Callable[[dict[str, Any]], Any]
 ) -> None:
     options = {"COMPRESSOR": COMPRESSORS["gzip"]}
     mine = ours(options)
@@ -165,8 +161,10 @@ def test_gzip_values_are_read_whatever_their_header_time(
     assert django_redis(options).get("value") == mine.get("value") == "text " * 50
 
 
-def test_switching_from_djangos_own_redis_cache(real_redis: RedisServer) -> None:
-    """Django's RedisCache and this codec's default (django-redis's pickle) read each other's values."""
+def test_switching_from_djangos_own_redis_cache(
+    real_redis: RedisServer, ours: Callable[[dict[str, Any]], Any]
+) -> None:
+    """Django's RedisCache and this backend's default (django-redis's pickle) read each other's values."""
     django = DjangoRedisCache(real_redis.url, {})
     mine = ours({})
     for name, value in {**VALUES, **BYTES}.items():
@@ -178,3 +176,23 @@ def test_switching_from_djangos_own_redis_cache(real_redis: RedisServer) -> None
     assert mine.incr("hits") == 2
     assert django.incr("hits") == 3
     django.close()
+
+
+def test_herd_values_are_read_across(
+    django_redis: Callable[[dict[str, Any]], DjangoRedisRedisCache],
+    ours: Callable[[dict[str, Any]], Any],
+    settings: Any,
+) -> None:
+    """HerdClient on both sides: the stored (marker, value, expiry) tuple is the same and read across."""
+    options = {"CLIENT_CLASS": "django_redis.client.HerdClient"}
+    settings.CACHE_HERD_TIMEOUT = 60
+    theirs, mine = django_redis(options), ours(options)
+    theirs.set("theirs", {"v": 1}, timeout=100)
+    assert mine.get("theirs") == {"v": 1}
+    mine.set("mine", [2], timeout=100)
+    assert theirs.get("mine") == [2]
+    written_here = get_redis().get(":1:mine")
+    theirs.set("mine", [2], timeout=100)
+    # The same bytes but for the expiry (an absolute time, which may have ticked by a second).
+    assert len(get_redis().get(":1:mine")) == len(written_here)
+    assert 159 <= get_redis().ttl(":1:mine") <= 160
