@@ -10,6 +10,7 @@ from django.core.checks import CheckMessage, Error, Warning
 
 from ._cache.checks import check_cache_codecs as check_cache_codecs
 from ._cache.checks import check_caches as check_caches
+from ._conf.cache_places import is_cache_alias
 from ._conf.settings import setting_path
 from ._registry import sync as registry
 from ._topology.entry import PoolEntry
@@ -95,6 +96,16 @@ def _health_check_interval(entry: PoolEntry) -> float:
     return float(kwargs.get("health_check_interval") or 0)
 
 
+def _set_hint(entry: PoolEntry, key: str, value: str) -> str:
+    """ "Set 'KEY': value in REDIS_POOL['x']."; a pool derived from CACHES names the key as written there."""
+    alias = entry.settings.alias
+    if is_cache_alias(alias):
+        return f"Set {setting_path(alias, key)} to {value}."
+    if value[0].isdigit():
+        return f"Set {key!r}: {value} in {setting_path(alias)}."
+    return f"Set {key!r} in {setting_path(alias)} to {value}."
+
+
 def _check_entry(entry: PoolEntry) -> list[CheckMessage]:
     where, limits = setting_path(entry.settings.alias), entry.limits
     messages: list[CheckMessage] = []
@@ -120,7 +131,7 @@ def _check_entry(entry: PoolEntry) -> list[CheckMessage]:
             Warning(
                 f"{where} is a blocking pool with no POOL_TIMEOUT: when every connection is busy, a "
                 "caller waits forever for one to be released.",
-                hint=f"Set 'POOL_TIMEOUT': 5 in {where}.",
+                hint=_set_hint(entry, "POOL_TIMEOUT", "5"),
                 id="django_redis_pool.W003",
             )
         )
@@ -129,7 +140,7 @@ def _check_entry(entry: PoolEntry) -> list[CheckMessage]:
             Warning(
                 f"{where} allows {limits.max_connections} connections per process: effectively unbounded, "
                 f"more than the server's default maxclients ({MAX_SANE_CONNECTIONS}) for one process.",
-                hint=f"Set 'MAX_CONNECTIONS' in {where} to what one process needs (its threads, e.g. 10).",
+                hint=_set_hint(entry, "MAX_CONNECTIONS", "what one process needs (its threads, e.g. 10)"),
                 id="django_redis_pool.W004",
             )
         )

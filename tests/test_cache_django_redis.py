@@ -523,3 +523,19 @@ def test_sentinel_client_writes_to_the_master_and_reads_from_a_replica(
     assert read.info("replication")["role"] == "slave"  # the reads' pool is on a replica
     assert cache.client.get_client(write=True).info("replication")["role"] == "master"
     assert sorted(get_stats()) == ["CACHES['default']", "CACHES['default']['LOCATION'][1]", "default"]
+
+
+def test_pool_hints_name_the_key_where_django_redis_writes_it(settings: Any) -> None:
+    options = {"CONNECTION_POOL_KWARGS": {"max_connections": 50_000, "timeout": None}}
+    settings.CACHES = {
+        "default": {"BACKEND": BACKEND, "LOCATION": "redis://127.0.0.1:6379/0", "OPTIONS": options}
+    }
+    hints = {m.id: m.hint for m in check_settings()}
+    assert hints["django_redis_pool.W004"] == (
+        "Set CACHES['default']['OPTIONS']['CONNECTION_POOL_KWARGS']['max_connections'] to what one process "
+        "needs (its threads, e.g. 10)."
+    )
+    assert (
+        hints["django_redis_pool.W003"]
+        == "Set CACHES['default']['OPTIONS']['CONNECTION_POOL_KWARGS']['timeout'] to 5."
+    )
