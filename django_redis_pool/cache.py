@@ -61,7 +61,7 @@ class PooledRedisCache(PassedThrough, AsyncMethods, RedisCache):
 
     @cached_property
     def client(self) -> CacheClient:
-        """django-redis's client API: ``cache.client.get_client(write=True)`` is the pooled ``redis.Redis``."""
+        """django-redis's client API: ``cache.client.get_client(write=True)``, the pooled ``redis.Redis``."""
         client_class = HerdClient if self._setup.kind == "herd" else CacheClient
         codec = codec_of(self._setup, self._location)
         return client_class(self, list(self._setup.pool_aliases), codec, self._setup.options)
@@ -69,7 +69,6 @@ class PooledRedisCache(PassedThrough, AsyncMethods, RedisCache):
     @cached_property
     def _cache(self) -> DjangoClientView:
         return DjangoClientView(self.client)
-
 
     @property
     def ignored_exceptions(self) -> int:

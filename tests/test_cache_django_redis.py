@@ -1,4 +1,4 @@
-"""PooledRedisCache as a drop-in for django-redis: its settings, its API, sync and async, on the real server."""
+"""PooledRedisCache as a drop-in for django-redis: its settings and API, sync and async, on a real server."""
 
 from __future__ import annotations
 
@@ -144,28 +144,33 @@ def test_connection_pool_class_chooses_the_kind_of_pool(
     [
         (
             {"CLIENT_CLASS": "django_redis.client.ShardClient"},
-            "CACHES['default']['OPTIONS']['CLIENT_CLASS'] is django-redis's ShardClient, which PooledRedisCache "
+            "CACHES['default']['OPTIONS']['CLIENT_CLASS'] is django-redis's ShardClient, which "
+            "PooledRedisCache "
             "does not take: it spreads keys over servers by a hash ring of its own. To shard, use Redis "
             "Cluster: a REDIS_POOL alias with 'CLUSTER': True, through get_redis(alias) (a cache cannot run "
             "on it: get_many and set_many are multi-key commands, see check E003); or one cache per server.",
         ),
         (
             {"CLIENT_CLASS": "myproject.MyClient"},
-            "CACHES['default']['OPTIONS']['CLIENT_CLASS'] is 'myproject.MyClient'; PooledRedisCache is itself the "
+            "CACHES['default']['OPTIONS']['CLIENT_CLASS'] is 'myproject.MyClient'; PooledRedisCache is "
+            "itself the "
             "client. It takes django-redis's DefaultClient, HerdClient, SentinelClient (same behaviour), not "
             "other classes.",
         ),
         (
             {"CONNECTION_POOL_CLASS": "myproject.MyPool"},
-            "CACHES['default']['OPTIONS']['CONNECTION_POOL_CLASS'] is 'myproject.MyPool'; PooledRedisCache takes "
+            "CACHES['default']['OPTIONS']['CONNECTION_POOL_CLASS'] is 'myproject.MyPool'; "
+            "PooledRedisCache takes "
             "redis.ConnectionPool, redis.connection.ConnectionPool, redis.BlockingConnectionPool, "
             "redis.connection.BlockingConnectionPool, redis.sentinel.SentinelConnectionPool here: this app's "
             "pools (bounded, counted, recycled) replace it; the Sentinel pool needs SENTINELS.",
         ),
         (
             {"CONNECTION_FACTORY": "myproject.Factory"},
-            "CACHES['default']['OPTIONS']['CONNECTION_FACTORY'] is 'myproject.Factory'; PooledRedisCache takes "
-            "django_redis.pool.ConnectionFactory, django_redis.pool.SentinelConnectionFactory here: the pools "
+            "CACHES['default']['OPTIONS']['CONNECTION_FACTORY'] is 'myproject.Factory'; PooledRedisCache "
+            "takes "
+            "django_redis.pool.ConnectionFactory, django_redis.pool.SentinelConnectionFactory here: the "
+            "pools "
             "are this app's; Sentinel is given by SENTINELS.",
         ),
         (
@@ -175,12 +180,14 @@ def test_connection_pool_class_chooses_the_kind_of_pool(
         ),
         (
             {"REDIS_CLIENT_KWARGS": {"decode_responses": True}},
-            "CACHES['default']['OPTIONS']['REDIS_CLIENT_KWARGS'] is refused: the client is shared and built on "
+            "CACHES['default']['OPTIONS']['REDIS_CLIENT_KWARGS'] is refused: the client is shared and "
+            "built on "
             "the pool, which ignores connection arguments given to it. Give them in CONNECTION_POOL_KWARGS.",
         ),
         (
             {"MAX_ENTRIES": 100},
-            "CACHES['default']['OPTIONS']['MAX_ENTRIES'] is refused: Redis evicts by its own maxmemory-policy, "
+            "CACHES['default']['OPTIONS']['MAX_ENTRIES'] is refused: Redis evicts by its own "
+            "maxmemory-policy, "
             "so PooledRedisCache has no MAX_ENTRIES or CULL_FREQUENCY (Django's RedisCache ignores them).",
         ),
         (
@@ -190,7 +197,8 @@ def test_connection_pool_class_chooses_the_kind_of_pool(
         ),
         (
             {"CONNECTION_POOL_KWARGS": {"max_connections": 0}},
-            "CACHES['default']['OPTIONS']['CONNECTION_POOL_KWARGS']['max_connections'] must be a positive int, "
+            "CACHES['default']['OPTIONS']['CONNECTION_POOL_KWARGS']['max_connections'] must be a positive "
+            "int, "
             "got 0.",
         ),
         (
@@ -239,7 +247,8 @@ def test_a_cache_url_without_timeouts_gets_w001_naming_the_cache(settings: Any) 
     }
     [w001] = [m for m in check_settings() if m.id == "django_redis_pool.W001"]
     assert w001.msg == (
-        "CACHES['default']['OPTIONS'] has no socket timeout: a command to a stalled server can block a worker "
+        "CACHES['default']['OPTIONS'] has no socket timeout: a command to a stalled server can block a "
+        "worker "
         "forever."
     )
     assert w001.hint == "Set 'SOCKET_TIMEOUT': 5 in CACHES['default']['OPTIONS']."

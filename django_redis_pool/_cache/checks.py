@@ -51,7 +51,8 @@ def _check_cache(name: str, config: dict[str, Any], entries: dict[str, PoolEntry
     return [
         Error(
             f"{where} uses {setting_path(primary)}, {unsuitable}",
-            hint=f"Point {where}['LOCATION'] at a single server or a Sentinel master, without decode_responses.",
+            hint=f"Point {where}['LOCATION'] at a single server or a Sentinel master, "
+            "without decode_responses.",
             id="django_redis_pool.E003",
         )
     ]
@@ -82,7 +83,10 @@ def _unsuitable_for_cache(entry: PoolEntry) -> str | None:
         return "a Sentinel replica alias: replicas refuse the cache's writes."
     kwargs = getattr(entry.pool, "connection_kwargs", None) or entry.settings.kwargs
     if kwargs.get("decode_responses"):
-        return "whose connections decode responses to str: the cache stores pickled bytes, which cannot be decoded."
+        return (
+            "whose connections decode responses to str: the cache stores pickled bytes, "
+            "which cannot be decoded."
+        )
     return None
 
 

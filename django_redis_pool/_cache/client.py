@@ -24,7 +24,10 @@ from .keys import CacheKey, make_key, make_pattern
 from .sorted_sets import SortedSetCommands
 
 # Only the key's existence is checked before INCRBY, atomically (django-redis's script).
-INCR_EXISTING = "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCRBY', KEYS[1], ARGV[1]) end return false"
+INCR_EXISTING = (
+    "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCRBY', KEYS[1], ARGV[1]) end "
+    "return false"
+)
 MISSING = object()
 INCR_ANY = "return redis.call('INCRBY', KEYS[1], ARGV[1])"
 

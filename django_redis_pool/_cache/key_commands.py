@@ -7,7 +7,7 @@ from typing import Any
 
 
 class KeyCommands:
-    """Mixin of CacheClient: keys made with the cache's prefix and version, TTLs as django-redis reads them."""
+    """Mixin of CacheClient: keys made with the cache's prefix and version, TTLs read as django-redis's."""
 
     # CacheClient's (this is one of its mixins).
     _read: Callable[[Any], Any]

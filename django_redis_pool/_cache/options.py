@@ -10,12 +10,12 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from .._conf.cache_location import location_urls
 from .._conf.cache_places import cache_alias
 from .._conf.caches import (
     checked_options,
     client_kind,
     is_pooled_backend,
-    location_urls,
     options_path,
     pool_options_on_alias,
 )
@@ -67,7 +67,8 @@ def _pool_aliases(name: str | None, location: Any, options: Mapping[str, Any], k
         if pool_keys:
             raise ImproperlyConfigured(
                 f"{options_path(label, pool_keys[0])} configures a pool, and LOCATION {location!r} names "
-                f"{setting_path(location)}, whose pool this cache uses: set it there (or give a URL as LOCATION)."
+                f"{setting_path(location)}, whose pool this cache uses: set it there "
+                "(or give a URL as LOCATION)."
             )
         return (location,)
     count = 2 if kind == "sentinel" and len(urls) == 1 else len(urls)

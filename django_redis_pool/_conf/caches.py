@@ -11,16 +11,14 @@ backend's: they are listed here so that every key is either taken or refused wit
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from .cache_location import location_urls, sentinel_url
 from .cache_places import cache_alias, is_cache_alias
-from .redaction import redact_url
 
 BACKEND_MARKER = "uses_redis_pool"  # a class attribute of PooledRedisCache (and its subclasses)
 DJANGO_REDIS = "django_redis.client."
@@ -85,7 +83,6 @@ TOP_LEVEL = {
     "socket_connect_timeout": "SOCKET_CONNECT_TIMEOUT",
     "health_check_interval": "HEALTH_CHECK_INTERVAL",
 }
-_SHORTHAND = re.compile(r"^(rediss?://(?:[^@/]*@)?[^/:?@]+:\d+):(\d+)(?=$|[?])")
 
 
 def options_path(name: str, key: str | None = None) -> str:
@@ -101,26 +98,6 @@ def is_pooled_backend(backend: Any) -> bool:
     except ImportError:
         return False
     return isinstance(cls, type) and bool(getattr(cls, BACKEND_MARKER, False))
-
-
-def location_urls(name: str, location: Any) -> list[str] | None:
-    """The server URLs of a cache's LOCATION (the primary first), or None when it names a REDIS_POOL alias."""
-    where = f"CACHES[{name!r}]['LOCATION']"
-    if isinstance(location, str) and "://" not in location:
-        return None
-    if isinstance(location, str):
-        items: list[Any] = location.split(",")
-    elif isinstance(location, list | tuple) and location:
-        items = list(location)
-    else:
-        raise ImproperlyConfigured(
-            f"{where} must be a REDIS_POOL alias, a URL, or a list of URLs (the primary first), "
-            f"got {type(location).__name__}."
-        )
-    if not all(isinstance(item, str) and item.strip() for item in items):
-        raise ImproperlyConfigured(f"{where} must hold non-empty URL strings.")
-    # django-redis's redis://host:port:db is redis://host:port/db.
-    return [_SHORTHAND.sub(r"\1/\2", item.strip()) for item in items]
 
 
 def client_kind(name: str, options: Mapping[str, Any]) -> str:
@@ -180,7 +157,7 @@ def _class_choice(name: str, key: str, path: Any, choices: Mapping[str, Any], wh
 
 
 def _pool_kwargs(name: str, options: Mapping[str, Any], config: dict[str, Any]) -> dict[str, Any]:
-    """The redis-py keyword arguments: CONNECTION_POOL_KWARGS and lower-case OPTIONS, REDIS_POOL keys lifted."""
+    """redis-py arguments from CONNECTION_POOL_KWARGS and lower-case OPTIONS; REDIS_POOL keys lifted."""
     given = options.get("CONNECTION_POOL_KWARGS", {})
     if not isinstance(given, Mapping) or not all(isinstance(k, str) for k in given):
         raise ImproperlyConfigured(f"{options_path(name, 'CONNECTION_POOL_KWARGS')} must be a dict.")
@@ -227,30 +204,6 @@ def _credentials_and_timeouts(name: str, options: Mapping[str, Any], config: dic
         )
 
 
-def _sentinel(name: str, options: Mapping[str, Any], url: str, config: dict[str, Any], replica: bool) -> str:
-    """Fill the Sentinel keys; return the URL without its host (the service name) and is_master."""
-    parts = urlsplit(url)
-    if not parts.hostname:
-        raise ImproperlyConfigured(
-            f"CACHES[{name!r}]['LOCATION'] must name the Sentinel service as its host, e.g. "
-            f"'redis://mymaster/0', got {redact_url(url)!r}."
-        )
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    is_master = [value for key, value in query if key == "is_master"]
-    if is_master and is_master[-1].lower() in ("0", "false", "f", "n", "no", "off"):
-        replica = True
-    rest = urlencode([(k, v) for k, v in query if k != "is_master"])
-    userinfo = parts.netloc.rpartition("@")[0]
-    config["SENTINELS"] = options["SENTINELS"]
-    config["SERVICE_NAME"] = parts.hostname
-    config["ROLE"] = "replica" if replica else "master"
-    if options.get("SENTINEL_KWARGS"):
-        config["SENTINEL_OPTIONS"] = options["SENTINEL_KWARGS"]
-    return f"{parts.scheme}://{userinfo + '@' if userinfo else ''}{parts.path or '/'}" + (
-        f"?{rest}" if rest else ""
-    )
-
-
 def _pool_config(
     name: str, options: Mapping[str, Any], url: str, sentinel: bool, replica: bool
 ) -> dict[str, Any]:
@@ -272,7 +225,7 @@ def _pool_config(
         if blocking is not None:
             config["BLOCKING"] = blocking
     _credentials_and_timeouts(name, options, config)
-    config["URL"] = _sentinel(name, options, url, config, replica) if sentinel else url
+    config["URL"] = sentinel_url(name, options, url, config, replica) if sentinel else url
     return config
 
 

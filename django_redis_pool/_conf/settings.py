@@ -306,7 +306,7 @@ def parse_setting(value: Any) -> dict[str, PoolSettings]:
 
 @functools.cache
 def get_settings() -> dict[str, PoolSettings]:
-    """The parsed ``REDIS_POOL`` setting and the pools of ``CACHES`` with URLs, cached until either changes."""
+    """The parsed ``REDIS_POOL`` setting and the pools of ``CACHES`` with URLs, cached until a change."""
     parsed = parse_setting(getattr(settings, SETTING_NAME, {}))
     factory = getattr(settings, "DJANGO_REDIS_CONNECTION_FACTORY", None)
     configs = cache_pool_configs(getattr(settings, "CACHES", {}), list(parsed), factory)
