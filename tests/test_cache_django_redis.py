@@ -548,3 +548,132 @@ def test_pool_hints_name_the_key_where_django_redis_writes_it(settings: Any) -> 
         hints["django_redis_pool.W003"]
         == "Set CACHES['default']['OPTIONS']['CONNECTION_POOL_KWARGS']['timeout'] to 5."
     )
+
+
+def test_every_set_method(url_cache: RedisServer) -> None:
+    cache = caches["default"]
+    cache.sadd("a", 1, 2, 3)
+    cache.sadd("b", 3, 4)
+    assert (cache.sdiff("a", "b"), cache.sinter("a", "b"), cache.sunion("a", "b")) == (
+        {1, 2},
+        {3},
+        {1, 2, 3, 4},
+    )
+    assert (cache.sdiffstore("d", "a", "b"), cache.sinterstore("i", "a", "b")) == (2, 1)
+    assert (cache.sunionstore("u", "a", "b"), cache.smembers("u")) == (4, {1, 2, 3, 4})
+    assert cache.smismember("a", 1, 4) == [True, False]
+    assert cache.smove("a", "b", 1) is True
+    assert (cache.smembers("a"), cache.smembers("b")) == ({2, 3}, {1, 3, 4})
+    assert cache.srandmember("a", 5) in ([2, 3], [3, 2])
+    assert cache.srandmember("a") in (2, 3)
+    assert cache.srandmember("nothing") is None
+    assert cache.sscan("b") == {1, 3, 4}
+    assert sorted(cache.sscan_iter("b")) == [1, 3, 4]
+    cache.sadd("words", "apple", "avocado", "banana")
+    # As django-redis: the pattern is encoded like a member, so it matches a member exactly.
+    assert cache.sscan("words", match="apple") == {"apple"}
+    assert list(cache.sscan_iter("words", match="banana")) == ["banana"]
+    assert cache.spop("a", 2) == {2, 3}
+    assert cache.spop("a") is None
+    assert (cache.hdel("h", "f"), cache.hset("h", mapping={"f": 1, "g": [2]}), cache.hdel("h", "f")) == (
+        0,
+        2,
+        1,
+    )
+
+
+def test_sscan_match_is_refused_with_compression(real_redis: RedisServer, settings: Any) -> None:
+    compressor = "django_redis.compressors.zlib.ZlibCompressor"
+    settings.CACHES = {"default": django_redis_cache(real_redis.url, COMPRESSOR=compressor)}
+    with pytest.raises(ValueError, match="Using match with compression is not supported."):
+        caches["default"].sscan("s", match="*")
+
+
+def test_every_sorted_set_method(url_cache: RedisServer) -> None:
+    cache = caches["default"]
+    assert cache.zadd("z", {"a": 1, "b": 2, "c": 3, 4: 4}) == 4
+    assert (cache.zcard("z"), cache.zcount("z", 2, 3)) == (4, 2)
+    assert cache.zincrby("z", 10, "a") == 11.0
+    assert cache.zrange("z", 0, 1) == ["b", "c"]
+    assert cache.zrange("z", 0, 0, desc=True, withscores=True) == [("a", 11.0)]
+    assert cache.zrangebyscore("z", 2, 4) == ["b", "c", 4]
+    assert cache.zrangebyscore("z", 2, 4, withscores=True, start=1, num=1) == [("c", 3.0)]
+    assert cache.zrevrange("z", 0, 1) == ["a", 4]
+    assert cache.zrevrange("z", 0, 0, withscores=True) == [("a", 11.0)]
+    assert cache.zrevrangebyscore("z", 4, 2) == [4, "c", "b"]
+    assert cache.zrevrangebyscore("z", 4, 2, withscores=True, start=0, num=1) == [(4, 4.0)]
+    assert (cache.zrank("z", "b"), cache.zrank("z", "missing")) == (0, None)
+    assert cache.zrem("z", "b", "nothing") == 1
+    assert cache.zremrangebyscore("z", 0, 3) == 1
+    assert cache.zpopmin("z", 1) == [(4, 4.0)]
+    assert cache.zpopmin("z") == ("a", 11.0)
+    assert (cache.zpopmax("z"), cache.zpopmax("z", 2)) == (None, [])
+
+
+def test_herd_refreshes_a_stale_value_and_touch_rewrites_it(real_redis: RedisServer, settings: Any) -> None:
+    settings.CACHES = {
+        "default": django_redis_cache(real_redis.url, CLIENT_CLASS="django_redis.client.HerdClient")
+    }
+    settings.CACHE_HERD_TIMEOUT = 1
+    cache = caches["default"]
+    client = cache.client
+    stale = client._pack("old", 10)
+    stale = (stale[0], "old", int(time.time()) - 5)  # expired 5 s ago, past the 1 s herd window
+    get_redis("CACHES['default']").set(":1:k", client.encode(stale))
+    assert cache.get("k", "miss") == "miss"
+    assert cache.get_many(["k"]) == {"k": None}
+    assert client._unpack("plain") == ("plain", False)
+    cache.set_many({"x": 1, "y": 2}, timeout=30)
+    assert 30 <= real_redis.admin().ttl(":1:x") <= 31
+    cache.set_many({"z": 3}, timeout=30, herd=False)
+    assert cache.get("z") == 3 and real_redis.admin().get(":1:z") == "3"
+    assert cache.touch("x", 100) is True
+    assert 100 <= real_redis.admin().ttl(":1:x") <= 101
+    assert cache.touch("missing") is False
+    assert cache.set("forever", "v", timeout=None) is True
+    assert real_redis.admin().ttl(":1:forever") == -1
+    assert asyncio.run(cache.aget("x")) == 1
+
+
+def test_async_incr_past_64_bits_and_errors(url_cache: RedisServer) -> None:
+    cache = caches["default"]
+
+    async def scenario() -> list[Any]:
+        await cache.aset("big", 2**63 - 1, 100)
+        results = [
+            await cache.aincr("big"),
+            await cache.aset_many({"gone": 1}, 0),
+            await cache.ahas_key("gone"),
+        ]
+        await cache.aset("text", "abc")
+        with pytest.raises(redis.ResponseError):
+            await cache.aincr("text")
+        with pytest.raises(ValueError, match="not found"):
+            await cache.aincr("nothing")
+        results.append(await cache.atouch("big", None))
+        return results
+
+    assert asyncio.run(scenario()) == [2**63, [], False, True]
+    assert cache.ttl("big") is None
+    assert cache.get("big") == 2**63
+
+
+def test_replica_read_only_false_writes_to_another_server_when_the_first_is_down(
+    real_redis: RedisServer, settings: Any
+) -> None:
+    dead = RedisServer().port
+    location = [f"redis://127.0.0.1:{dead}/0", real_redis.url]
+    settings.CACHES = {
+        "default": django_redis_cache(location, REPLICA_READ_ONLY=False, SOCKET_CONNECT_TIMEOUT=0.5),
+        "strict": {**django_redis_cache(location, SOCKET_CONNECT_TIMEOUT=0.5), "KEY_PREFIX": "s"},
+    }
+    assert caches["default"].set("k", 1) is True
+    assert real_redis.admin().get(":1:k") == "1"
+    with pytest.raises(redis.ConnectionError):
+        caches["strict"].set("k", 1)
+
+
+def test_djangos_client_view_answers_from_the_cache_pools(url_cache: RedisServer) -> None:
+    view = caches["default"]._cache
+    assert (view._serializer.dumps(5), view._serializer.loads(view._serializer.dumps("x"))) == (5, "x")
+    assert view._get_connection_pool(write=False) is registry.get_pool("CACHES['default']")
