@@ -677,3 +677,13 @@ def test_djangos_client_view_answers_from_the_cache_pools(url_cache: RedisServer
     view = caches["default"]._cache
     assert (view._serializer.dumps(5), view._serializer.loads(view._serializer.dumps("x"))) == (5, "x")
     assert view._get_connection_pool(write=False) is registry.get_pool("CACHES['default']")
+
+
+def test_editing_the_client_options_leaves_the_setting_alone(url_cache: RedisServer, settings: Any) -> None:
+    cache = caches["default"]
+    cache.client._options.clear()
+    assert settings.CACHES["default"]["OPTIONS"]["SOCKET_TIMEOUT"] == 5
+    cache.client._options["CLOSE_CONNECTION"] = True
+    cache.set("k", 1)
+    cache.close()
+    assert get_stats("CACHES['default']")["idle"] == 0

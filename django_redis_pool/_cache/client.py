@@ -45,7 +45,9 @@ class CacheClient(KeyCommands, CollectionCommands, SortedSetCommands):
         self._clients: list[Any] = [None] * len(self._server)
         self._generation = registry.generation()
         self._codec = codec
-        self._options = options
+        # A copy: code that edits cache.client._options (django-redis's own tests do) must not edit
+        # the CACHES setting, from which the pools are rebuilt.
+        self._options = dict(options)
         self._replica_read_only = bool(options.get("REPLICA_READ_ONLY", True))
         self._serializer = getattr(codec, "serializer", codec)  # what django-redis's tests inspect
         self._compressor = getattr(codec, "compressor", None)
@@ -260,7 +262,9 @@ class CacheClient(KeyCommands, CollectionCommands, SortedSetCommands):
 
     def close(self) -> None:
         """Django calls it at the end of each request: the pools stay, unless CLOSE_CONNECTION asks."""
-        if self._options.get("CLOSE_CONNECTION", getattr(settings, "DJANGO_REDIS_CLOSE_CONNECTION", False)):
+        live = self._backend._params.get("OPTIONS", {})  # CACHES as it is now
+        default = live.get("CLOSE_CONNECTION", getattr(settings, "DJANGO_REDIS_CLOSE_CONNECTION", False))
+        if self._options.get("CLOSE_CONNECTION", default):
             for client in self._clients:
                 if client is not None:
                     self.connection_factory.disconnect(client)
