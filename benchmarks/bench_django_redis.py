@@ -42,7 +42,7 @@ def caches_setting(url: str) -> dict[str, Any]:
     caches: dict[str, Any] = {}
     for db, (codec, backend) in enumerate((c, b) for c in CODECS for b in BACKENDS):
         options = {**CODECS[codec], "SOCKET_TIMEOUT": 5, "SOCKET_CONNECT_TIMEOUT": 5}
-        options["CONNECTION_POOL_KWARGS"] = {"max_connections": 10, "timeout": 5}
+        options["CONNECTION_POOL_KWARGS"] = {"max_connections": 10}
         caches[f"{codec} {backend}"] = {
             "BACKEND": BACKENDS[backend],
             "LOCATION": url.rsplit("/", 1)[0] + f"/{db}",
