@@ -16,6 +16,8 @@ import redis
 from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from django_redis_pool import get_redis, get_redis_connection, get_stats
 from django_redis_pool._conf import settings as conf
@@ -687,3 +689,17 @@ def test_editing_the_client_options_leaves_the_setting_alone(url_cache: RedisSer
     cache.set("k", 1)
     cache.close()
     assert get_stats("CACHES['default']")["idle"] == 0
+
+
+def test_a_cache_pool_does_not_retry_unless_asked_as_django_redis(settings: Any) -> None:
+    url = "redis://127.0.0.1:6379/0"
+    settings.CACHES = {
+        "default": {"BACKEND": BACKEND, "LOCATION": url},
+        "retrying": {
+            "BACKEND": BACKEND,
+            "LOCATION": url,
+            "OPTIONS": {"CONNECTION_POOL_KWARGS": {"retry": Retry(NoBackoff(), 2)}},
+        },
+    }
+    assert registry.get_entry("CACHES['default']").limits.retries == 0
+    assert registry.get_entry("CACHES['retrying']").limits.retries == 2

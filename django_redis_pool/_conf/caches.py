@@ -172,6 +172,10 @@ def _pool_kwargs(name: str, options: Mapping[str, Any], config: dict[str, Any]) 
             kwargs[key] = _import(name, key, value)
         else:
             kwargs[key] = value
+    # As django-redis (a pool from its URL): no retries unless given. A REDIS_POOL alias gets
+    # redis.Redis's default instead, which on redis-py 8 retries a failed connect 10 times with a
+    # backoff: seconds per command when a cache server is down, where IGNORE_EXCEPTIONS expects a miss.
+    kwargs.setdefault("retry", None)
     return kwargs
 
 
