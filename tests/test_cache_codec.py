@@ -17,9 +17,19 @@ from django_redis.client.default import DefaultClient
 from django_redis.compressors.zlib import ZlibCompressor as DjangoRedisZlib
 from django_redis.exceptions import CompressorError
 from django_redis.serializers.base import BaseSerializer
+from django_redis.serializers.pickle import PickleSerializer as DjangoRedisPickle
 
 from django_redis_pool._cache import compressors, serializers
-from django_redis_pool._cache.codec import COMPRESSORS, SERIALIZERS, Codec, build_codec, codec_problems
+from django_redis_pool._cache.codec import (
+    COMPRESSORS,
+    SERIALIZERS,
+    Codec,
+    DjangoSerializerCodec,
+    PickleCodec,
+    build_codec,
+    codec_for,
+    codec_problems,
+)
 
 WHERE = "CACHES['default']['OPTIONS']"
 SERIALIZER_NAMES = ["pickle", "json", "msgpack"]
@@ -128,7 +138,7 @@ def test_every_pair_writes_the_bytes_django_redis_writes(serializer: str, compre
     for value, _ in ROUND_TRIPS[serializer]:
         assert comparable(ours.encode(value)) == comparable(theirs.encode(value))
         if not isinstance(value, int) or value.bit_length() < 64:  # msgpack has no big ints
-            mine = ours.encode(value, allow_int=False)
+            mine = ours.serialize(value)
             assert isinstance(mine, bytes)
             assert comparable(mine) == comparable(theirs.encode(value, allow_int=False))
         # and each reads what the other wrote
@@ -144,7 +154,7 @@ def test_ints_are_stored_raw_and_bools_enums_and_floats_serialized() -> None:
     assert codec.decode(b"3") == 3
     for value in (True, Color.RED, 1.0):
         assert codec.encode(value) == pickle.dumps(value, pickle.DEFAULT_PROTOCOL)
-    assert codec.encode(7, allow_int=False) == pickle.dumps(7, pickle.DEFAULT_PROTOCOL)
+    assert codec.serialize(7) == pickle.dumps(7, pickle.DEFAULT_PROTOCOL)
 
 
 def test_decode_tries_int_first_as_django_redis_does() -> None:
@@ -474,15 +484,37 @@ def test_lowercase_serializer_errors(options: dict[str, Any], expected: str) -> 
     assert codec_problems(options, WHERE) == [expected]
 
 
-def test_a_codec_for_a_serializer_handling_ints_takes_no_compressor() -> None:
-    with pytest.raises(ValueError, match="takes no compressor"):
-        Codec(Rot13Serializer(), compressors.ZlibCompressor(), raw_ints=False)
+def test_the_codec_class_for_each_pair() -> None:
+    pickle_serializer = serializers.PickleSerializer()
+    assert type(codec_for(pickle_serializer)) is PickleCodec
+    assert type(codec_for(pickle_serializer, compressors.IdentityCompressor())) is PickleCodec
+    assert type(codec_for(pickle_serializer, compressors.ZlibCompressor())) is Codec
+    assert type(codec_for(serializers.JSONSerializer())) is Codec
+    assert type(build_codec({"serializer": Rot13Serializer}, WHERE)) is DjangoSerializerCodec
+    with pytest.raises(ValueError, match="PickleCodec does not compress: use Codec"):
+        PickleCodec(pickle_serializer, compressors.ZlibCompressor())
+
+
+def test_pickle_codec_writes_what_the_general_codec_writes() -> None:
+    """PickleCodec inlines Codec's calls for speed: both must agree on every value."""
+    fast, general = (
+        build_codec({}, WHERE),
+        Codec(serializers.PickleSerializer(), compressors.IdentityCompressor()),
+    )
+    assert type(fast) is PickleCodec
+    for value, _ in ROUND_TRIPS["pickle"]:
+        assert fast.encode(value) == general.encode(value)
+        assert fast.serialize(value) == general.serialize(value)
+        assert fast.decode(as_sent(fast.encode(value))) == general.decode(as_sent(general.encode(value)))
 
 
 def test_reprs_say_what_the_codec_is() -> None:
     codec = build_codec({"COMPRESSOR": "zstd", "PICKLE_VERSION": 5}, WHERE)
     assert repr(codec) == "Codec(PickleSerializer(protocol=5), ZStdCompressor())"
     assert repr(build_codec({"SERIALIZER": "json"}, WHERE)) == "Codec(JSONSerializer(), IdentityCompressor())"
+    assert repr(build_codec({}, WHERE)) == (
+        f"PickleCodec(PickleSerializer(protocol={pickle.DEFAULT_PROTOCOL}), IdentityCompressor())"
+    )
 
 
 def test_base_classes_are_abstract() -> None:
@@ -496,3 +528,42 @@ def test_base_classes_are_abstract() -> None:
         compressors.Compressor().decompress(b"1")
     identity = compressors.IdentityCompressor()
     assert (identity.compress(b"abc"), identity.decompress(b"abc")) == (b"abc", b"abc")
+
+
+class StrictPickle(DjangoRedisPickle):
+    """A user's subclass of django-redis's pickle serializer, which checks PICKLE_VERSION itself."""
+
+
+def test_a_users_serializer_refusing_the_options_is_named() -> None:
+    options = {"SERIALIZER": f"{__name__}.StrictPickle", "PICKLE_VERSION": "x"}
+    assert codec_problems(options, WHERE) == [
+        f"{WHERE}['SERIALIZER'] is '{__name__}.StrictPickle', which refuses {WHERE}: "
+        "PICKLE_VERSION value must be an integer"
+    ]
+
+
+@pytest.mark.parametrize(
+    "cls", [serializers.PickleSerializer, serializers.JSONSerializer, serializers.MSGPackSerializer]
+)
+def test_serializers_work_on_their_own(cls: type[serializers.Serializer]) -> None:
+    serializer = cls(options={})
+    assert serializer.loads(serializer.dumps({"a": [1, "b"]})) == {"a": [1, "b"]}
+
+
+def test_msgpack_dicts_with_int_keys_are_written_but_not_read_as_in_django_redis() -> None:
+    """msgpack's strict_map_key default: django-redis cannot read these back either."""
+    ours, theirs = build_codec({"SERIALIZER": "msgpack"}, WHERE), django_redis_client("msgpack", "identity")
+    written = ours.encode({1: "a"})
+    assert written == theirs.encode({1: "a"})
+    for codec in (ours, theirs):
+        with pytest.raises(ValueError, match="int is not allowed for map key"):
+            codec.decode(written)
+
+
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+def test_every_pickle_protocol_round_trips(protocol: int) -> None:
+    """Protocols 0 and 1 start some pickles with bytes below b":" ('(' for a tuple): not ints."""
+    codec = build_codec({"PICKLE_VERSION": protocol}, WHERE)
+    for value, expected in ROUND_TRIPS["pickle"]:
+        assert codec.decode(as_sent(codec.encode(value))) == expected
+    assert codec.encode((1, 2))[:1] == (b"(" if protocol < 2 else b"\x80")

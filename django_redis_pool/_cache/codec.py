@@ -17,152 +17,121 @@ comes back as a plain ``int`` from django-redis's rules where Django's would hav
 from __future__ import annotations
 
 import difflib
-import pickle
 import sys
 from collections.abc import Callable, Mapping
 from enum import Enum
-from typing import Any, Protocol
+from pickle import dumps as _pickle_dumps
+from pickle import loads as _pickle_loads
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from .compressors import (
-    Compressor,
-    GzipCompressor,
-    IdentityCompressor,
-    Lz4Compressor,
-    LzmaCompressor,
-    ZlibCompressor,
-    ZStdCompressor,
-)
-from .serializers import JSONSerializer, MissingDependency, MSGPackSerializer, PickleSerializer, Serializer
+from . import compressors, serializers
+from .compressors import IdentityCompressor
+from .serializers import MissingDependency, PickleSerializer, Serializer
 
-# django-redis's classes by dotted path (django-redis need not be installed), and short names.
-SERIALIZERS: dict[str, type[Serializer]] = {
-    "pickle": PickleSerializer,
-    "json": JSONSerializer,
-    "msgpack": MSGPackSerializer,
-    "django_redis.serializers.pickle.PickleSerializer": PickleSerializer,
-    "django_redis.serializers.json.JSONSerializer": JSONSerializer,
-    "django_redis.serializers.msgpack.MSGPackSerializer": MSGPackSerializer,
-}
-COMPRESSORS: dict[str, type[Compressor]] = {
-    "identity": IdentityCompressor,
-    "zlib": ZlibCompressor,
-    "gzip": GzipCompressor,
-    "lzma": LzmaCompressor,
-    "lz4": Lz4Compressor,
-    "zstd": ZStdCompressor,
-    "django_redis.compressors.identity.IdentityCompressor": IdentityCompressor,
-    "django_redis.compressors.zlib.ZlibCompressor": ZlibCompressor,
-    "django_redis.compressors.gzip.GzipCompressor": GzipCompressor,
-    "django_redis.compressors.lzma.LzmaCompressor": LzmaCompressor,
-    "django_redis.compressors.lz4.Lz4Compressor": Lz4Compressor,
-    "django_redis.compressors.zstd.ZStdCompressor": ZStdCompressor,
-}
+SERIALIZERS, COMPRESSORS = serializers.BY_NAME, compressors.BY_NAME
 # Integers that django-redis serializes instead of storing as Redis integers.
 SERIALIZED_INTS = (bool, Enum)
-
-
-class Encoder(Protocol):
-    def __call__(self, value: Any, allow_int: bool = True) -> bytes | int: ...
 
 
 class Codec:
     """``encode(value)`` to what is sent to Redis (bytes, or an int), ``decode(raw)`` back.
 
-    ``encode(value, allow_int=False)`` never returns an int (django-redis's sorted-set members).
-    ``raw_ints=False`` is for a serializer written for Django's ``RedisCache``, which handles ints
-    itself: every value goes through its ``dumps`` and ``loads``, and there is no compressor.
+    ``serialize(value)`` always gives bytes, an int too (django-redis's ``encode(value,
+    allow_int=False)``, for sorted-set members). ``codec_for()`` picks the class for the parts.
     """
 
-    __slots__ = ("compressor", "decode", "encode", "serializer")
-    serializer: Any
-    compressor: Any
-    encode: Encoder
-    decode: Callable[[bytes], Any]
+    __slots__ = ("_compress", "_decompress", "_dumps", "_errors", "_loads", "compressor", "serializer")
 
-    def __init__(self, serializer: Any, compressor: Any = None, *, raw_ints: bool = True) -> None:
+    def __init__(self, serializer: Any, compressor: Any = None) -> None:
         self.serializer, self.compressor = serializer, compressor
-        if not raw_ints:
-            if compressor is not None:
-                raise ValueError("a serializer that handles ints itself takes no compressor")
-            self.encode, self.decode = _whole_value_encoder(serializer.dumps), serializer.loads
-            return
-        compress = decompress = None
+        self._dumps: Callable[[Any], bytes] = serializer.dumps
+        self._loads: Callable[[bytes], Any] = serializer.loads
+        self._compress: Callable[[bytes], bytes] | None = None
+        self._decompress: Callable[[bytes], bytes] | None = None
         if compressor is not None and type(compressor) is not IdentityCompressor:
-            compress, decompress = compressor.compress, compressor.decompress
-        if type(serializer) is PickleSerializer:
-            self.encode = _pickle_encoder(serializer.protocol, compress)
-            loads: Callable[[bytes], Any] = pickle.loads
-        else:
-            self.encode = _encoder(serializer.dumps, compress)
-            loads = serializer.loads
-        self.decode = _decoder(loads, decompress, _not_compressed_errors(compressor))
+            self._compress, self._decompress = compressor.compress, compressor.decompress
+        self._errors = _not_compressed_errors(compressor)
 
-    def __repr__(self) -> str:
-        return f"Codec({self.serializer!r}, {self.compressor!r})"
-
-
-def _pickle_encoder(protocol: int, compress: Callable[[bytes], bytes] | None) -> Encoder:
-    dumps = pickle.dumps  # called positionally: pickle.dumps(value, protocol=...) is much slower
-
-    def encode(value: Any, allow_int: bool = True) -> bytes | int:
-        if (
-            isinstance(value, int)
-            and allow_int
-            and (type(value) is int or not isinstance(value, SERIALIZED_INTS))
-        ):
+    def encode(self, value: Any) -> bytes | int:
+        if isinstance(value, int) and (type(value) is int or not isinstance(value, SERIALIZED_INTS)):
             return value
-        data = dumps(value, protocol)
-        return data if compress is None else compress(data)
+        data = self._dumps(value)
+        return data if self._compress is None else self._compress(data)
 
-    return encode
+    def serialize(self, value: Any) -> bytes:
+        data = self._dumps(value)
+        return data if self._compress is None else self._compress(data)
 
-
-def _encoder(dumps: Callable[[Any], bytes], compress: Callable[[bytes], bytes] | None) -> Encoder:
-    def encode(value: Any, allow_int: bool = True) -> bytes | int:
-        if (
-            isinstance(value, int)
-            and allow_int
-            and (type(value) is int or not isinstance(value, SERIALIZED_INTS))
-        ):
-            return value
-        data = dumps(value)
-        return data if compress is None else compress(data)
-
-    return encode
-
-
-def _whole_value_encoder(dumps: Callable[[Any], Any]) -> Encoder:
-    def encode(value: Any, allow_int: bool = True) -> bytes | int:
-        result: bytes | int = dumps(value)
-        return result
-
-    return encode
-
-
-def _decoder(
-    loads: Callable[[bytes], Any],
-    decompress: Callable[[bytes], bytes] | None,
-    errors: tuple[type[BaseException], ...],
-) -> Callable[[bytes], Any]:
-    def decode(raw: bytes) -> Any:
-        # int() only takes bytes that start with ASCII whitespace, a sign or a digit, all <= b"9":
+    def decode(self, raw: bytes) -> Any:
+        # int() only takes bytes starting with ASCII whitespace, a sign or a digit, all below b":":
         # skipping it for the rest (every pickle) saves raising and catching a ValueError.
-        if raw[:1] <= b"9":
+        if raw < b":":
             try:
                 return int(raw)
             except ValueError:
                 pass
-        if decompress is not None:
+        if self._decompress is not None:
             try:  # noqa: SIM105 (contextlib.suppress costs a context manager per value)
-                raw = decompress(raw)
-            except errors:
+                raw = self._decompress(raw)
+            except self._errors:
                 pass  # not compressed: it was not longer than min_length when written
-        return loads(raw)
+        return self._loads(raw)
 
-    return decode
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.serializer!r}, {self.compressor!r})"
+
+
+class PickleCodec(Codec):
+    """The default codec, pickle without compression: ``Codec`` with its calls inlined."""
+
+    __slots__ = ("_protocol",)
+
+    def __init__(self, serializer: PickleSerializer, compressor: Any = None) -> None:
+        super().__init__(serializer, compressor)
+        if self._compress is not None:
+            raise ValueError("PickleCodec does not compress: use Codec")
+        self._protocol = serializer.protocol
+
+    def encode(self, value: Any) -> bytes | int:
+        if isinstance(value, int) and (type(value) is int or not isinstance(value, SERIALIZED_INTS)):
+            return value
+        return _pickle_dumps(value, self._protocol)  # positional: a keyword protocol costs twice as much
+
+    def serialize(self, value: Any) -> bytes:
+        return _pickle_dumps(value, self._protocol)
+
+    def decode(self, raw: bytes) -> Any:
+        if raw < b":":
+            try:
+                return int(raw)
+            except ValueError:
+                pass
+        return _pickle_loads(raw)
+
+
+class DjangoSerializerCodec(Codec):
+    """A serializer written for Django's ``RedisCache``: it takes every value, ints included."""
+
+    __slots__ = ()
+
+    def encode(self, value: Any) -> bytes | int:
+        encoded: bytes | int = self._dumps(value)
+        return encoded
+
+    def decode(self, raw: bytes) -> Any:
+        return self._loads(raw)
+
+
+def codec_for(serializer: Any, compressor: Any = None) -> Codec:
+    """The fastest codec class for these parts (django-redis's rules)."""
+    if type(serializer) is PickleSerializer and (
+        compressor is None or type(compressor) is IdentityCompressor
+    ):
+        return PickleCodec(serializer, compressor)
+    return Codec(serializer, compressor)
 
 
 def _not_compressed_errors(compressor: Any) -> tuple[type[BaseException], ...]:
@@ -183,7 +152,7 @@ def build_codec(options: Mapping[str, Any], where: str) -> Codec:
     if not isinstance(options, Mapping):
         raise ImproperlyConfigured(f"{where} must be a dict, got {type(options).__name__}.")
     if "serializer" not in options:
-        return Codec(_serializer(options, where, "SERIALIZER"), _compressor(options, where))
+        return codec_for(_serializer(options, where, "SERIALIZER"), _compressor(options, where))
     if "SERIALIZER" in options:
         raise ImproperlyConfigured(
             f"{where} has both 'SERIALIZER' (django-redis's key) and 'serializer' (Django's): keep one."
@@ -191,7 +160,7 @@ def build_codec(options: Mapping[str, Any], where: str) -> Codec:
     value = options["serializer"]
     cls = _class(value, where, "serializer", SERIALIZERS, "serializer")
     if _is_django_redis_kind(cls):
-        return Codec(_serializer(options, where, "serializer"), _compressor(options, where))
+        return codec_for(_serializer(options, where, "serializer"), _compressor(options, where))
     if "COMPRESSOR" in options:
         raise ImproperlyConfigured(
             f"{where} has 'COMPRESSOR' and Django's 'serializer' {value!r}, which stores values its own "
@@ -205,7 +174,7 @@ def build_codec(options: Mapping[str, Any], where: str) -> Codec:
             f"it ({exc}): a django-redis serializer class goes in 'SERIALIZER'."
         ) from exc
     _require_methods(serializer, value, where, "serializer", ("dumps", "loads"))
-    return Codec(serializer, raw_ints=False)
+    return DjangoSerializerCodec(serializer)
 
 
 def codec_problems(options: Mapping[str, Any], where: str) -> list[str]:

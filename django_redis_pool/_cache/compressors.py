@@ -122,3 +122,20 @@ class ZStdCompressor(Compressor):
 
     def decompress(self, data: bytes) -> bytes:
         return self._decompress(data)
+
+
+# Short names, and django-redis's dotted paths (django-redis need not be installed).
+BY_NAME: dict[str, type[Compressor]] = {
+    "identity": IdentityCompressor,
+    "zlib": ZlibCompressor,
+    "gzip": GzipCompressor,
+    "lzma": LzmaCompressor,
+    "lz4": Lz4Compressor,
+    "zstd": ZStdCompressor,
+    "django_redis.compressors.identity.IdentityCompressor": IdentityCompressor,
+    "django_redis.compressors.zlib.ZlibCompressor": ZlibCompressor,
+    "django_redis.compressors.gzip.GzipCompressor": GzipCompressor,
+    "django_redis.compressors.lzma.LzmaCompressor": LzmaCompressor,
+    "django_redis.compressors.lz4.Lz4Compressor": Lz4Compressor,
+    "django_redis.compressors.zstd.ZStdCompressor": ZStdCompressor,
+}

@@ -117,3 +117,14 @@ class MSGPackSerializer(Serializer):
         # strict_map_key stays msgpack's default (True), as in django-redis: a dict with int keys
         # is written but cannot be read back.
         return self._unpackb(data, raw=False)
+
+
+# Short names, and django-redis's dotted paths (django-redis need not be installed).
+BY_NAME: dict[str, type[Serializer]] = {
+    "pickle": PickleSerializer,
+    "json": JSONSerializer,
+    "msgpack": MSGPackSerializer,
+    "django_redis.serializers.pickle.PickleSerializer": PickleSerializer,
+    "django_redis.serializers.json.JSONSerializer": JSONSerializer,
+    "django_redis.serializers.msgpack.MSGPackSerializer": MSGPackSerializer,
+}
