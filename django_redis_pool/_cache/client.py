@@ -98,8 +98,10 @@ class CacheClient(KeyCommands, CollectionCommands, SortedSetCommands):
         return make_pattern(self._backend, pattern, version, prefix)
 
     def encode(self, value: Any, *, allow_int: bool = True) -> bytes | int:
-        # allow_int=False: django-redis serializes an int that is a sorted-set member (zadd).
-        return self._codec.encode(value, allow_int=allow_int)  # type: ignore[no-any-return]
+        if allow_int:
+            return self._codec.encode(value)  # type: ignore[no-any-return]
+        # django-redis serializes even an int when it is a sorted-set member (zadd).
+        return self._codec.serialize(value)  # type: ignore[no-any-return]
 
     def decode(self, value: Any) -> Any:
         return self._codec.decode(value)
