@@ -15,6 +15,9 @@ from django_redis_pool.apps import rebuild_on_setting_change
 from tests.support.redis_server import INSTALL_HINT, RedisServer, redis_server_binary
 from tests.support.topologies import RedisClusterTopology, SentinelTopology, missing_binaries
 
+# Every Python example of README.md and docs/ runs as a test: see tests/docs_examples.py.
+pytest_plugins = ["tests.docs_examples"]
+
 # redis-py < 5.3 requires a command name; 5.3+ deprecates passing one.
 _NEEDS_COMMAND_NAME = tuple(int(p) for p in redis.__version__.split(".")[:2]) < (5, 3)
 
