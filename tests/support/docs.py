@@ -28,6 +28,7 @@ class Block:
     lang: str
     body: str
     name: str | None
+    kind: str | None  # "sample" (an output) or "sample-config" (the settings it came from)
     start: int  # offsets of the body in the file, for rewriting it
     end: int
 
@@ -35,15 +36,15 @@ class Block:
 def blocks(path: Path) -> list[Block]:
     text = path.read_text()
     return [
-        Block(path, m["lang"], m["body"], m["name"], m.start("body"), m.end("body"))
+        Block(path, m["lang"], m["body"], m["name"], m["kind"], m.start("body"), m.end("body"))
         for m in _BLOCK.finditer(text)
     ]
 
 
-def named_block(path: Path, name: str) -> Block:
-    found = [b for b in blocks(path) if b.name == name]
+def named_block(path: Path, name: str, kind: str = "sample") -> Block:
+    found = [b for b in blocks(path) if b.name == name and b.kind == kind]
     if len(found) != 1:
-        raise LookupError(f"{path.name} has {len(found)} blocks marked <!-- sample: {name} -->, not 1.")
+        raise LookupError(f"{path.name} has {len(found)} blocks marked <!-- {kind}: {name} -->, not 1.")
     return found[0]
 
 
