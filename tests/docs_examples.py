@@ -57,6 +57,7 @@ SETTING_NAMES = (
 LIMITS = {"SOCKET_TIMEOUT": 5, "SOCKET_CONNECT_TIMEOUT": 5, "POOL_TIMEOUT": 5}
 POOLED_CACHE = "django_redis_pool.cache.PooledRedisCache"
 _PAGE = "_docs_page"
+_MOVED = "MOVED_TO_TEST_SERVER"
 # The marker of a block whose settings feed a generated sample, right before the block.
 SAMPLE_CONFIG = re.compile(r"<!-- sample-config: [\w-]+ -->\n\Z")
 
@@ -90,6 +91,18 @@ def on_test_server(redis_pool: dict[str, Any], port: int) -> dict[str, Any]:
     return moved
 
 
+def caches_on_test_server(caches_setting: dict[str, Any], port: int) -> dict[str, Any]:
+    """A copy of an example's CACHES whose LOCATION URLs on the examples' server (Django's own
+    RedisCache, say) point at the suite's server; those caches are then tried like ours."""
+    moved = copy.deepcopy(caches_setting)
+    for config in moved.values():
+        location = config.get("LOCATION")
+        if isinstance(location, str) and is_example_server(location):
+            config["LOCATION"] = to_test_server(location, port)
+            config[_MOVED] = True  # Django ignores unknown keys of a cache
+    return moved
+
+
 class Page:
     """The settings one page has set so far, in force while its blocks run."""
 
@@ -111,6 +124,8 @@ class Page:
                 return  # parsed only: its servers are not the suite's
             self.settings["REDIS_POOL"] = on_test_server(assigned["REDIS_POOL"], self.server.port)
         for name, value in assigned.items():
+            if name == "CACHES":
+                value = caches_on_test_server(value, self.server.port)
             if name == "INSTALLED_APPS":
                 installed = list(django_settings.INSTALLED_APPS)
                 value = installed + [app for app in value if isinstance(app, str) and app not in installed]
@@ -125,7 +140,7 @@ class Page:
         for alias in self.settings["REDIS_POOL"]:
             assert get_redis(alias).ping() is True
         for name, config in django_settings.CACHES.items():
-            if config.get("BACKEND") == POOLED_CACHE:
+            if config.get("BACKEND") == POOLED_CACHE or config.get(_MOVED):
                 caches[name].set("docs-example", {"stored": name})
                 assert caches[name].get("docs-example") == {"stored": name}
                 caches[name].delete("docs-example")
