@@ -19,7 +19,7 @@ test: $(STAMP)  ## the whole suite, against a redis-server it starts itself (ins
 	@sh .ci/test-tools
 	$(BIN)/python -m pytest
 
-LINT_PATHS := django_redis_pool tests example_project benchmarks
+LINT_PATHS := django_redis_pool tests example_project benchmarks docs
 
 lint: $(STAMP)  ## ruff, mypy --strict, and the import contracts of pyproject's [tool.importlinter]
 	$(BIN)/ruff check $(LINT_PATHS) && $(BIN)/ruff format --check $(LINT_PATHS)

@@ -11,7 +11,7 @@ from importlib.metadata import version as installed_version
 
 project = "django-redis-pool"
 author = "django-redis-pool developers"
-copyright = "django-redis-pool developers"  # noqa: A001 - Sphinx's name for it
+copyright = "django-redis-pool developers"
 release = installed_version("django-redis-pool")
 version = release
 

@@ -29,7 +29,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
 from django.conf import settings as django_settings
 from django.core.cache import caches
 from django.core.checks import run_checks
@@ -40,9 +39,9 @@ from sybil.parsers.markdown import SkipParser
 from sybil.parsers.markdown.codeblock import CodeBlockParser
 
 from django_redis_pool import get_redis
+from tests.conftest import NO_SERVER, WHAT_TO_DO, skip_or_fail
 from tests.support.docs import ROOT, is_example_server, to_test_server
 from tests.support.internals import parse_redis_pool
-from tests.conftest import NO_SERVER, WHAT_TO_DO, skip_or_fail
 from tests.support.redis_server import RedisServer, redis_server_binary
 
 # The Django settings an example may assign; any of them makes the block a settings example.
