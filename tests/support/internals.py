@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django_redis_pool.checks import ALL_IDS
 from django_redis_pool._conf.settings import KNOWN_KEYS, parse_setting
+from django_redis_pool.checks import ALL_IDS
 
 
 def parse_redis_pool(value: Any) -> dict[str, Any]:
