@@ -44,7 +44,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         return [
             Error(
                 f"REDIS_POOL is invalid: {error}",
-                hint="Fix the setting; see the settings reference in django-redis-pool's README.",
+                hint="Fix the setting; see the settings reference, docs/settings.md in django-redis-pool.",
                 id="django_redis_pool.E001",
             )
         ]

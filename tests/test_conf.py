@@ -474,12 +474,12 @@ def test_pool_keys_must_be_positive_finite_seconds(key: str, value: Any) -> None
     )
 
 
-def test_the_readme_settings_table_has_a_row_for_every_key() -> None:
+def test_the_settings_reference_has_a_row_for_every_key() -> None:
     from pathlib import Path
 
     from django_redis_pool._conf.keys import KNOWN_KEYS
 
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    readme = (Path(__file__).parent.parent / "docs" / "settings.md").read_text()
     table = readme.split("| key | type | default | meaning |\n", 1)[1].split("\n\n", 1)[0]
     rows = [line.split("|")[1].strip().strip("`") for line in table.splitlines()[1:]]
     assert sorted(rows) == sorted(KNOWN_KEYS)

@@ -7,18 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django_redis_pool._conf.settings import KNOWN_KEYS, parse_setting
+from django_redis_pool._conf.settings import parse_setting
 from django_redis_pool.checks import ALL_IDS
 
 
 def parse_redis_pool(value: Any) -> dict[str, Any]:
     """The app's own parser of a ``REDIS_POOL`` value: raises ImproperlyConfigured as startup would."""
     return parse_setting(value)
-
-
-def setting_keys() -> tuple[str, ...]:
-    """Every key an alias of ``REDIS_POOL`` accepts."""
-    return tuple(KNOWN_KEYS)
 
 
 def check_ids() -> tuple[str, ...]:
