@@ -57,11 +57,18 @@ def check_sample(page: Path, name: str, output: str, normalise: Callable[[str], 
 
 
 @pytest.fixture
-def holders(redis_server: RedisServer) -> Iterator[None]:
+def own_server() -> Iterator[RedisServer]:
+    """A server of the sample's own: no connection another test left open shows in its listing."""
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture
+def holders(own_server: RedisServer) -> Iterator[None]:
     """Two other processes holding 4 and 2 pooled connections, as two workers would."""
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "tests.support.holder", redis_server.url, str(count)],
+            [sys.executable, "-m", "tests.support.holder", own_server.url, str(count)],
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -120,14 +127,14 @@ def normalise_status_json(text: str) -> dict[str, Any]:
     return report
 
 
-def test_status_samples_match_a_real_run(redis_server: RedisServer, settings: Any, holders: None) -> None:
+def test_status_samples_match_a_real_run(own_server: RedisServer, settings: Any, holders: None) -> None:
     page = DOCS / "status.md"
-    settings.REDIS_POOL = on_test_server(sample_settings(page, "status"), redis_server.port)
+    settings.REDIS_POOL = on_test_server(sample_settings(page, "status"), own_server.port)
     text, json_text = StringIO(), StringIO()
     call_command("redis_pool_status", stdout=text)
     call_command("redis_pool_status", "--format", "json", stdout=json_text)
-    check_sample(page, "status-text", text.getvalue(), normalise_status_text, redis_server.port)
-    check_sample(page, "status-json", json_text.getvalue(), normalise_status_json, redis_server.port)
+    check_sample(page, "status-text", text.getvalue(), normalise_status_text, own_server.port)
+    check_sample(page, "status-json", json_text.getvalue(), normalise_status_json, own_server.port)
 
 
 def test_check_sample_matches_a_real_run(redis_server: RedisServer, settings: Any) -> None:
