@@ -175,6 +175,13 @@ class DocsEvaluator:
         page.absorb(assigned)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The examples need the server the suite starts: ``-m "not real_redis"`` leaves them out."""
+    for item in items:
+        if "docs_redis_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.real_redis)
+
+
 pytest_collect_file = Sybil(
     parsers=[CodeBlockParser(language="python", evaluator=DocsEvaluator()), SkipParser()],
     path=str(ROOT),

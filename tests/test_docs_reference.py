@@ -56,6 +56,7 @@ def readme_settings() -> dict[str, Any]:
     return namespace
 
 
+@pytest.mark.real_redis
 def test_readme_installation_gives_every_alias_the_password(
     password_server: RedisServer, settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -106,7 +106,8 @@ def normalise_status_text(text: str) -> list[str]:
 
 
 def _typed(value: Any, kind: type) -> str:
-    assert isinstance(value, kind) and not isinstance(value, bool), f"{value!r} is not a {kind.__name__}"
+    assert isinstance(value, kind), f"{value!r} is not a {kind.__name__}"
+    assert not isinstance(value, bool), f"{value!r} is a bool, not a {kind.__name__}"
     return f"<{kind.__name__}>"
 
 
@@ -127,6 +128,7 @@ def normalise_status_json(text: str) -> dict[str, Any]:
     return report
 
 
+@pytest.mark.real_redis
 def test_status_samples_match_a_real_run(own_server: RedisServer, settings: Any, holders: None) -> None:
     page = DOCS / "status.md"
     settings.REDIS_POOL = on_test_server(sample_settings(page, "status"), own_server.port)
