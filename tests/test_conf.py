@@ -711,7 +711,7 @@ def test_a_dotted_path_that_does_not_import_is_check_e001(settings: Any) -> None
             "REDIS_POOL is invalid: REDIS_POOL['default']['OPTIONS']['parser_class'] is "
             "'redis.connection.Nope', which does not import: Module \"redis.connection\" does not define a "
             '"Nope" attribute/class. Give the dotted path of a parser class, or a parser class itself.',
-            hint="Fix the setting; see the settings reference in django-redis-pool's README.",
+            hint="Fix the setting; see the settings reference, docs/settings.md in django-redis-pool.",
             id="django_redis_pool.E001",
         )
     ]
