@@ -40,6 +40,14 @@ ChildScript = Callable[["Driver"], dict[str, Any]]
 T = TypeVar("T")
 
 
+class Outcome:
+    """What one caller of :meth:`Driver.run_concurrently` got."""
+
+    def __init__(self) -> None:
+        self.succeeded = 0
+        self.errors: list[BaseException] = []
+
+
 class WaitCancelled(BaseException):
     """What a signal handler raises into a thread blocked waiting for a connection: the thread
     driver's counterpart of ``Task.cancel()`` (KeyboardInterrupt, gunicorn's SystemExit on SIGTERM)."""
@@ -133,6 +141,12 @@ class Driver:
         return caller
 
     def _start(self, caller: Caller) -> None:
+        raise NotImplementedError
+
+    def run_concurrently(self, callers: int, repeat: int, hold: float) -> list[Outcome]:
+        """``callers`` concurrent callers, started together, each ``repeat`` times check a connection
+        out, hold it ``hold`` seconds and release it; per caller, how many checkouts succeeded and
+        the errors of the others."""
         raise NotImplementedError
 
     def cancel_waiter(
@@ -239,6 +253,32 @@ class ThreadDriver(Driver):
         finally:
             self.release(connection)
             caller.done.set()
+
+    def run_concurrently(self, callers: int, repeat: int, hold: float) -> list[Outcome]:
+        outcomes = [Outcome() for _ in range(callers)]
+        barrier = threading.Barrier(callers)
+
+        def work(outcome: Outcome) -> None:
+            barrier.wait(WAIT)
+            for _ in range(repeat):
+                try:
+                    connection = self.checkout()
+                except Exception as exc:
+                    outcome.errors.append(exc)
+                    continue
+                time.sleep(hold)
+                self.release(connection)
+                outcome.succeeded += 1
+
+        threads = [
+            threading.Thread(target=work, args=(o,), name=f"worker-{n}") for n, o in enumerate(outcomes)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(WAIT * 3)
+        assert not any(thread.is_alive() for thread in threads), "a caller never finished"
+        return outcomes
 
     def cancel_waiter(
         self, hand_over: Any = None, queue_behind: int = 0
@@ -379,6 +419,27 @@ class AsyncioDriver(Driver):
         finally:
             await pool.release(connection)
             caller.done.set()
+
+    def run_concurrently(self, callers: int, repeat: int, hold: float) -> list[Outcome]:
+        outcomes = [Outcome() for _ in range(callers)]
+
+        async def work(outcome: Outcome) -> None:
+            pool = self._pool()
+            for _ in range(repeat):
+                try:
+                    connection = await pool.get_connection()
+                except Exception as exc:
+                    outcome.errors.append(exc)
+                    continue
+                await asyncio.sleep(hold)
+                await pool.release(connection)
+                outcome.succeeded += 1
+
+        async def run_all() -> None:
+            await asyncio.gather(*(work(outcome) for outcome in outcomes))
+
+        asyncio.run_coroutine_threadsafe(run_all(), self.loop).result(WAIT * 3)
+        return outcomes
 
     def cancel_waiter(
         self, hand_over: Any = None, queue_behind: int = 0

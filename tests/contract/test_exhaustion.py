@@ -155,3 +155,39 @@ def test_a_cancelled_waiter_with_nobody_behind_returns_the_handed_connection_to_
     assert (stats["in_use"], stats["idle"], stats["waiting"], stats["checkouts"]) == (0, 1, 0, 1)
     assert pool_driver.checkout() is held
     assert pool_driver.stats()["waits"] == 1  # the cancelled one's; this checkout did not wait
+
+
+def test_under_contention_every_refusal_is_a_counted_pool_exhausted_error(pool_driver: Driver) -> None:
+    # Eight callers on two connections, each holding one 10 ms at a time, and waits bounded at
+    # 20 ms (six queued need 30 ms): many are refused, and each refusal is counted once, as
+    # `exhausted`, never as a connection error.
+    pool_driver.configure(MAX_CONNECTIONS=2, POOL_TIMEOUT=0.02)
+    outcomes = pool_driver.run_concurrently(8, 10, hold=0.01)
+    errors = [error for outcome in outcomes for error in outcome.errors]
+    succeeded = sum(outcome.succeeded for outcome in outcomes)
+    assert {type(error) for error in errors} <= {PoolExhaustedError}
+    assert succeeded + len(errors) == 80
+    assert len(errors) > 0  # the scenario did exhaust the pool
+    stats = pool_driver.stats()
+    assert (stats["checkouts"], stats["exhausted"], stats["connection_errors"]) == (succeeded, len(errors), 0)
+    assert (stats["in_use"], stats["waiting"], stats["peak_in_use"], stats["connections_created"]) == (
+        0,
+        0,
+        2,
+        2,
+    )
+    assert_all_slots_usable(pool_driver, 2)
+
+
+def test_under_contention_every_caller_is_served_when_waits_are_long_enough(pool_driver: Driver) -> None:
+    pool_driver.configure(MAX_CONNECTIONS=2, POOL_TIMEOUT=WAIT)
+    outcomes = pool_driver.run_concurrently(8, 10, hold=0.005)
+    assert [(outcome.succeeded, outcome.errors) for outcome in outcomes] == [(10, [])] * 8
+    stats = pool_driver.stats()
+    assert (stats["checkouts"], stats["exhausted"], stats["peak_in_use"], stats["connections_created"]) == (
+        80,
+        0,
+        2,
+        2,
+    )
+    assert (stats["in_use"], stats["waiting"], stats["idle"]) == (0, 0, 2)
