@@ -188,6 +188,12 @@ class Driver:
     def _run_in_child(self, script: ChildScript) -> dict[str, Any]:
         raise NotImplementedError
 
+    def pooled_client_ids(self) -> set[int]:
+        """The server's ids of the alias's connections (named ``django_redis_pool:contract:...``)."""
+        prefix = f"django_redis_pool:{ALIAS}:"
+        clients = self.server.admin().client_list()
+        return {int(c["id"]) for c in clients if str(c.get("name", "")).startswith(prefix)}
+
     # -- waiting for events ------------------------------------------------------------------
 
     def wait_for_waiting(self, count: int) -> None:

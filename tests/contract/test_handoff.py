@@ -112,3 +112,20 @@ def test_a_released_connection_is_reused_not_reopened(pool_driver: Driver) -> No
         1,
         1,
     )
+
+
+def test_a_second_release_of_the_same_connection_is_ignored(pool_driver: Driver) -> None:
+    # Were it pooled twice, two callers would share one socket.
+    pool_driver.configure(MAX_CONNECTIONS=2, POOL_TIMEOUT=0.05)
+    held = pool_driver.checkout()
+    pool_driver.release(held)
+    pool_driver.release(held)
+    stats = pool_driver.stats()
+    assert (stats["in_use"], stats["idle"], stats["connections_created"]) == (0, 1, 1)
+    first, second = pool_driver.checkout(), pool_driver.checkout()
+    assert first is not second
+    with pytest.raises(PoolExhaustedError):
+        pool_driver.checkout()
+    pool_driver.release(first)
+    pool_driver.release(second)
+    assert (pool_driver.stats()["idle"], pool_driver.stats()["connections_created"]) == (2, 2)

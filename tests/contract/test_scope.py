@@ -107,3 +107,24 @@ def test_each_event_loop_gets_its_own_pool(real_redis: RedisServer, settings: An
 
 async def _pool_of(driver: AsyncioDriver) -> Any:
     return driver._pool()
+
+
+def test_a_connection_the_parent_holds_at_the_fork_is_left_alone_by_the_child(pool_driver: Driver) -> None:
+    pool_driver.configure(MAX_CONNECTIONS=1)
+    held = pool_driver.checkout()
+    (parent_id,) = pool_driver.pooled_client_ids()
+
+    def child_releases_the_parents_connection(driver: Driver) -> dict[str, Any]:
+        driver.open_pool()
+        driver.release(held)  # not the child's to release: ignored, its socket untouched
+        released = activity(driver.stats())
+        client_id = driver.command("CLIENT", "ID")  # the one slot is free in the child
+        return {"released": released, "client_id": client_id}
+
+    child = pool_driver.in_forked_child(child_releases_the_parents_connection)
+    assert child["released"] == dict.fromkeys(ACTIVITY, 0)
+    assert child["client_id"] != parent_id
+    pool_driver.release(held)
+    assert pool_driver.command("CLIENT", "ID") == parent_id  # the parent's socket still works
+    stats = pool_driver.stats()
+    assert (stats["checkouts"], stats["connections_created"], stats["in_use"]) == (2, 1, 0)
