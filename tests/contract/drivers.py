@@ -100,6 +100,10 @@ class Driver:
         alias = {"URL": self.server.url, **SAFE_LIMITS, **config}
         if alias.get("BLOCKING", True) is False and "POOL_TIMEOUT" not in config:
             del alias["POOL_TIMEOUT"]  # refused with BLOCKING False
+        self.configure_alias(alias)
+
+    def configure_alias(self, alias: dict[str, Any]) -> None:
+        """Make the alias's pool from exactly this ``REDIS_POOL['contract']`` (any topology)."""
         self.settings.REDIS_POOL = {ALIAS: alias}
         self.open_pool()
 
@@ -355,7 +359,7 @@ class AsyncioDriver(Driver):
 
     def open_pool(self) -> None:
         async def open_pool() -> None:
-            self._pool()
+            get_async_redis(ALIAS)  # builds the loop's client and pool (a Cluster's: its client)
 
         self.run(open_pool())
 
@@ -386,7 +390,8 @@ class AsyncioDriver(Driver):
 
     def stats(self) -> dict[str, Any]:
         async def stats() -> dict[str, Any]:
-            return get_stats(ALIAS)["async"]  # type: ignore[no-any-return]
+            # Absent when no asyncio pool of the alias is counted: every key then reads as missing.
+            return get_stats(ALIAS).get("async", {})  # type: ignore[no-any-return]
 
         return self.run(stats())
 
