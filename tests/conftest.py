@@ -31,7 +31,9 @@ def checkout(pool: Any) -> Any:
 # `-m "not real_redis"` runs what needs no server. Cluster and Sentinel topologies take seconds to
 # start (and again after each failover): their tests are slow, as are those marked so by hand
 # (a second or more each, measured with --durations), so `-m "not slow"` is the fast inner loop.
-REAL_SERVER_FIXTURES = frozenset({"redis_server", "real_redis", "redis_cluster", "sentinel_topology"})
+REAL_SERVER_FIXTURES = frozenset(
+    {"redis_server", "real_redis", "redis_cluster", "sentinel_topology", "_sentinel_topologies"}
+)
 SLOW_FIXTURES = frozenset({"redis_cluster", "sentinel_topology"})
 
 
@@ -58,7 +60,6 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 SAFE_LIMITS = {"SOCKET_TIMEOUT": 5, "SOCKET_CONNECT_TIMEOUT": 5, "POOL_TIMEOUT": 5}
-
 
 def skip_or_fail(message: str) -> NoReturn:
     """Skip locally; under CI a missing prerequisite is a failure, not a skip."""
