@@ -61,6 +61,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 SAFE_LIMITS = {"SOCKET_TIMEOUT": 5, "SOCKET_CONNECT_TIMEOUT": 5, "POOL_TIMEOUT": 5}
 
+
 def skip_or_fail(message: str) -> NoReturn:
     """Skip locally; under CI a missing prerequisite is a failure, not a skip."""
     if os.environ.get("CI"):
