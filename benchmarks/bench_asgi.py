@@ -7,6 +7,7 @@ servers wait on their sockets and take no CPU from the one being measured.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -64,15 +65,18 @@ def start_uvicorn(url: str, args: list[str], max_connections: int) -> tuple[subp
     return process, port
 
 
+def _missing_tools() -> list[str]:
+    missing = [tool for tool in ("wrk",) if shutil.which(tool) is None]
+    if importlib.util.find_spec("uvicorn") is None:
+        missing.append("uvicorn")
+    return missing
+
+
 def asgi_section(
     url: str, admin: redis.Redis, reps: int = 3, seconds: int = 3
 ) -> tuple[str, dict[tuple[str, str], dict[str, float]]]:
     """requests/s, p50 and p99 of the INCR view (and of a no-Redis ceiling) on each server."""
-    missing = [tool for tool in ("wrk",) if shutil.which(tool) is None]
-    try:
-        import uvicorn  # noqa: F401
-    except ImportError:
-        missing.append("uvicorn")
+    missing = _missing_tools()
     if missing:
         return f"{' and '.join(missing)} not installed (`make bench` installs them): section skipped.", {}
     started: dict[str, tuple[subprocess.Popen[bytes], int]] = {}

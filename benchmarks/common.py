@@ -106,4 +106,4 @@ def table(headers: list[str], rows: list[list[object]]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["RedisServer", "KEY", "VALUE", "ROOT"]
+__all__ = ["KEY", "ROOT", "VALUE", "RedisServer"]

@@ -182,10 +182,10 @@ def main() -> None:
         finally:
             bc.unpin(server_pid)
         section("2b. Single-thread GET, pinned (client on CPU 0, redis-server on CPU 1)", text)
-        text, parsers = bc.parsers(server.url, reps=reps, n=10_000 // scale)
+        text, _parsers = bc.parsers(server.url, reps=reps, n=10_000 // scale)
         section("2c. Parser and protocol", text)
 
-        text, threads = bc.threads_section(server.url, admin, total_ops=16_000 // scale)
+        text, _threads = bc.threads_section(server.url, admin, total_ops=16_000 // scale)
         section("3. Threads on MAX_CONNECTIONS 8", text)
         fair_seconds = 0.5 if args.quick else 5.0
         text, fairness = bench_fairness.fairness_section(server.url, admin, seconds=fair_seconds, rounds=2)

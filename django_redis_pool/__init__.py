@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
+
 from ._cache.connection import get_redis_connection
 from ._registry.loops import aclose_pools, get_async_redis
 from ._registry.sync import get_pool, get_redis, get_stats
@@ -18,4 +20,5 @@ __all__ = [
     "get_redis_connection",
     "get_stats",
 ]
-__version__ = "0.1.0"
+# pyproject.toml is the one place the version is written.
+__version__ = version("django-redis-pool")

@@ -7,15 +7,16 @@ from django.apps import AppConfig
 from django.core.checks import Tags, register
 from django.core.signals import setting_changed
 
+from . import checks
+from ._conf.settings import clear_settings_cache
+from ._registry import sync as registry
+
 
 class DjangoRedisPoolConfig(AppConfig):
     name = "django_redis_pool"
     verbose_name = "Redis pool"
 
     def ready(self) -> None:
-        from . import checks
-        from ._registry import sync as registry
-
         registry.build_all(raise_errors=True)
         atexit.register(registry.close_all)
         register(Tags.caches)(checks.check_settings)
@@ -29,10 +30,7 @@ def rebuild_on_setting_change(*, setting: str, **kwargs: Any) -> None:
     # CACHES: a cache with URLs has pools of its own (_conf/caches.py), rebuilt with it.
     if setting not in ("REDIS_POOL", "CACHES", "DJANGO_REDIS_CONNECTION_FACTORY"):
         return
-    from ._conf import settings as conf
-    from ._registry import sync as registry
-
-    conf.clear_settings_cache()
+    clear_settings_cache()
     # Tests may switch to an invalid setting on purpose: keep it for the checks
     # (E001) and for the error get_redis() raises, instead of failing here.
     registry.build_all(raise_errors=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from django.core.checks import CheckMessage, Error, Warning
@@ -11,9 +11,12 @@ from django.core.checks import CheckMessage, Error, Warning
 from ._cache.checks import check_cache_codecs as check_cache_codecs
 from ._cache.checks import check_caches as check_caches
 from ._conf.cache_places import is_cache_alias
-from ._conf.settings import setting_path
+from ._conf.keys import DEFAULT_POOL_TIMEOUT
+from ._conf.paths import setting_path
 from ._registry import sync as registry
-from ._topology.entry import PoolEntry
+
+if TYPE_CHECKING:
+    from ._topology.entry import PoolEntry
 
 # The server's default maxclients: one process should never want more than that.
 MAX_SANE_CONNECTIONS = 10_000
@@ -43,7 +46,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         return [
             Error(
                 f"{'CACHES' if str(error).startswith('CACHES[') else 'REDIS_POOL'} is invalid: {error}",
-                hint="Fix the setting; see the settings reference in django-redis-pool's README.",
+                hint="Fix the setting; see the settings reference, docs/settings.md in django-redis-pool.",
                 id="django_redis_pool.E001",
             )
         ]
@@ -96,14 +99,10 @@ def _health_check_interval(entry: PoolEntry) -> float:
     return float(kwargs.get("health_check_interval") or 0)
 
 
-def _set_hint(entry: PoolEntry, key: str, value: str) -> str:
-    """ "Set 'KEY': value in REDIS_POOL['x']."; a pool derived from CACHES names the key as written there."""
+def _place(entry: PoolEntry, key: str) -> str:
+    """How a hint names a key: "'KEY' in REDIS_POOL['x']", or where a pool derived from CACHES took it."""
     alias = entry.settings.alias
-    if is_cache_alias(alias):
-        return f"Set {setting_path(alias, key)} to {value}."
-    if value[0].isdigit():
-        return f"Set {key!r}: {value} in {setting_path(alias)}."
-    return f"Set {key!r} in {setting_path(alias)} to {value}."
+    return setting_path(alias, key) if is_cache_alias(alias) else f"{key!r} in {setting_path(alias)}"
 
 
 def _check_entry(entry: PoolEntry) -> list[CheckMessage]:
@@ -129,9 +128,10 @@ def _check_entry(entry: PoolEntry) -> list[CheckMessage]:
     if limits.blocking and limits.pool_timeout is None:
         messages.append(
             Warning(
-                f"{where} is a blocking pool with no POOL_TIMEOUT: when every connection is busy, a "
-                "caller waits forever for one to be released.",
-                hint=_set_hint(entry, "POOL_TIMEOUT", "5"),
+                f"{where} is a blocking pool with 'POOL_TIMEOUT': None: when every connection is busy, "
+                "a caller waits forever for one to be released.",
+                hint=f"Set {_place(entry, 'POOL_TIMEOUT')} to the seconds a request can wait, e.g. 5, or "
+                f"remove it for the default of {DEFAULT_POOL_TIMEOUT:g}.",
                 id="django_redis_pool.W003",
             )
         )
@@ -140,7 +140,8 @@ def _check_entry(entry: PoolEntry) -> list[CheckMessage]:
             Warning(
                 f"{where} allows {limits.max_connections} connections per process: effectively unbounded, "
                 f"more than the server's default maxclients ({MAX_SANE_CONNECTIONS}) for one process.",
-                hint=_set_hint(entry, "MAX_CONNECTIONS", "what one process needs (its threads, e.g. 10)"),
+                hint=f"Set {_place(entry, 'MAX_CONNECTIONS')} to what one process needs "
+                "(its threads, e.g. 10).",
                 id="django_redis_pool.W004",
             )
         )

@@ -12,33 +12,21 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, JsonResponse
 from django.utils.cache import add_never_cache_headers
 from django.views import View
 from redis.exceptions import RedisClusterException, RedisError
 
+from ._conf.probes import health_timeout
 from ._conf.redaction import redact_text
-from ._conf.settings import MAX_SECONDS
 from ._registry import sync as registry
-from ._topology.entry import PoolEntry
 from .exceptions import UnknownAliasError
 
-TIMEOUT_SETTING = "REDIS_POOL_HEALTH_TIMEOUT"
-DEFAULT_TIMEOUT = 1.0
-
-
-def health_timeout() -> float:
-    """``REDIS_POOL_HEALTH_TIMEOUT``, validated (seconds, default 1)."""
-    value = getattr(settings, TIMEOUT_SETTING, DEFAULT_TIMEOUT)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= MAX_SECONDS:
-        raise ImproperlyConfigured(
-            f"{TIMEOUT_SETTING} must be a number of seconds above 0 and at most {MAX_SECONDS}, got {value!r}."
-        )
-    return float(value)
+if TYPE_CHECKING:
+    from ._topology.entry import PoolEntry
 
 
 def _error(entry: PoolEntry, exc: BaseException) -> str:
@@ -116,7 +104,7 @@ class HealthView(View):
     ``HealthView.as_view(timeout=0.5, aliases=["default"])`` overrides the setting and the aliases.
     """
 
-    http_method_names = ["get", "head", "options"]
+    http_method_names = ("get", "head", "options")
     timeout: float | None = None
     aliases: Sequence[str] | None = None
 
@@ -136,6 +124,3 @@ class HealthView(View):
         response = JsonResponse(body, status=status)
         add_never_cache_headers(response)  # a cached "ok" from a proxy would hide an outage
         return response
-
-
-health = HealthView.as_view()

@@ -18,7 +18,8 @@ from __future__ import annotations
 import dataclasses
 import datetime
 
-from .health import check, health_timeout
+from ._conf.probes import health_timeout
+from .health import check
 
 try:
     import health_check  # noqa: F401

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from redis._parsers.helpers import parse_client_list  # redis-py's own CLIENT LIST parser (5.0+)
 from redis.exceptions import RedisError
 
+from ._conf.probes import health_timeout
 from ._registry import sync as registry
 from ._report import group_by_process
-from ._topology.entry import PoolEntry
-from .health import health_timeout
+
+if TYPE_CHECKING:
+    from ._topology.entry import PoolEntry
 
 try:
     from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric

@@ -15,6 +15,9 @@ from django_redis_pool.apps import rebuild_on_setting_change
 from tests.support.redis_server import INSTALL_HINT, RedisServer, redis_server_binary
 from tests.support.topologies import RedisClusterTopology, SentinelTopology, missing_binaries
 
+# Every Python example of README.md and docs/ runs as a test: see tests/docs_examples.py.
+pytest_plugins = ["tests.docs_examples"]
+
 # redis-py < 5.3 requires a command name; 5.3+ deprecates passing one.
 _NEEDS_COMMAND_NAME = tuple(int(p) for p in redis.__version__.split(".")[:2]) < (5, 3)
 
@@ -22,6 +25,25 @@ _NEEDS_COMMAND_NAME = tuple(int(p) for p in redis.__version__.split(".")[:2]) < 
 def checkout(pool: Any) -> Any:
     """Take a connection out of a pool by hand, on every supported redis-py."""
     return pool.get_connection("PING") if _NEEDS_COMMAND_NAME else pool.get_connection()
+
+
+# Tests that use one of these need a redis-server the suite starts: marked real_redis, so
+# `-m "not real_redis"` runs what needs no server. Cluster and Sentinel topologies take seconds to
+# start (and again after each failover): their tests are slow, as are those marked so by hand
+# (a second or more each, measured with --durations), so `-m "not slow"` is the fast inner loop.
+REAL_SERVER_FIXTURES = frozenset(
+    {"redis_server", "real_redis", "redis_cluster", "sentinel_topology", "_sentinel_topologies"}
+)
+SLOW_FIXTURES = frozenset({"redis_cluster", "sentinel_topology"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & REAL_SERVER_FIXTURES:
+            item.add_marker(pytest.mark.real_redis)
+        if fixtures & SLOW_FIXTURES:
+            item.add_marker(pytest.mark.slow)
 
 
 NO_SERVER = "redis-server or openssl is not on PATH"

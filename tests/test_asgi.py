@@ -28,7 +28,7 @@ from tests.support.redis_server import RedisServer, free_port
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(params=["fake", "real"])
+@pytest.fixture(params=["fake", pytest.param("real", marks=pytest.mark.real_redis)])
 def backend(request: pytest.FixtureRequest, settings: Any) -> str:
     if request.param == "real":
         request.getfixturevalue("real_redis")
@@ -135,6 +135,7 @@ def get(url: str) -> tuple[int, bytes]:
         return response.status, response.read()
 
 
+@pytest.mark.slow
 def test_uvicorn_serves_the_async_view_to_concurrent_clients_on_bounded_pool(
     redis_server: RedisServer,
 ) -> None:
@@ -181,6 +182,7 @@ def test_uvicorn_serves_the_async_view_to_concurrent_clients_on_bounded_pool(
             assert int(admin.get("example:visits")) == REQUESTS
             assert 0 < max(seen) <= MAX_CONNECTIONS
             status, body = get(f"{base}/async/pool/")
+            assert status == 200
             stats = json.loads(body)["pools"]["default"]["async"]
             assert (stats["max_connections"], stats["loops"], stats["in_use"]) == (MAX_CONNECTIONS, 1, 0)
             assert stats["checkouts"] == REQUESTS

@@ -42,7 +42,8 @@ def test_one_client_per_loop_and_never_across_loops(redis_server: RedisServer, s
     first, value = asyncio.run(work())
     second, _ = asyncio.run(work())
     assert value == b"yes"
-    assert isinstance(first, redis.asyncio.Redis) and isinstance(first.connection_pool, AsyncPool)
+    assert isinstance(first, redis.asyncio.Redis)
+    assert isinstance(first.connection_pool, AsyncPool)
     assert first is not second
 
 

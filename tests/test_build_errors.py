@@ -91,7 +91,7 @@ def test_an_error_no_setting_explains_names_the_alias_with_secrets_scrubbed(buil
     message = str(setting_error(PARSED, exc, {"ssl_password": "Ssl4711"}, build))
     assert message == (
         "REDIS_POOL['cache'] could not build a pool from 'redis://u:***@h:1/0' and "
-        "{'ssl_password': '***'}: cannot use ***, *** or ***"
+        "{'timeout': 5.0, 'ssl_password': '***'}: cannot use ***, *** or ***"
     )
 
 
@@ -113,7 +113,8 @@ def test_query_passwords_are_scrubbed_raw_and_decoded() -> None:
     parsed = parse_alias("cache", {"URL": "unix:///r.sock?password=Pw%2B47+11&db=1"})
     message = str(setting_error(parsed, ValueError("no: Pw%2B47+11 Pw+47 11")))
     assert message == (
-        "REDIS_POOL['cache'] could not build a pool from 'unix:///r.sock?password=***&db=1' and {}: "
+        "REDIS_POOL['cache'] could not build a pool from 'unix:///r.sock?password=***&db=1' and "
+        "{'timeout': 5.0}: "
         "no: *** ***"
     )
 

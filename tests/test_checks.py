@@ -9,13 +9,12 @@ from typing import Any
 import pytest
 import redis
 from django.core.checks import Error, Warning
-from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.views.debug import SafeExceptionReporterFilter
 
 from django_redis_pool import checks as checks_module
-from django_redis_pool._conf import settings as conf
+from django_redis_pool._registry import sync as registry
 from django_redis_pool.checks import ALL_IDS, check_cache_codecs, check_deploy, check_settings
 
 SAFE = {"SOCKET_TIMEOUT": 5, "SOCKET_CONNECT_TIMEOUT": 5, "POOL_TIMEOUT": 5, "MAX_CONNECTIONS": 20}
@@ -61,6 +60,24 @@ def test_each_check_is_raised_by_exactly_its_config(
     assert ids(check_settings()) == expected
 
 
+@pytest.mark.parametrize(
+    ("config", "pool_timeout"),
+    [
+        ({"URL": LOCAL}, 5.0),  # the package's default, not redis-py's 20 s
+        ({"URL": f"{LOCAL}?timeout=2"}, 2.0),
+        ({"URL": LOCAL, "POOL_TIMEOUT": 0.5}, 0.5),
+        ({"URL": LOCAL, "BLOCKING": False}, None),  # raises at once when full: nothing to wait for
+    ],
+)
+def test_w003_is_silent_for_every_effective_pool_timeout(
+    settings: Any, config: dict[str, Any], pool_timeout: float | None
+) -> None:
+    limits = {"SOCKET_TIMEOUT": 5, "SOCKET_CONNECT_TIMEOUT": 5, "MAX_CONNECTIONS": 20}
+    settings.REDIS_POOL = {"default": {**config, **limits}}
+    assert registry.get_entry("default").limits.pool_timeout == pool_timeout
+    assert ids(check_settings()) == []
+
+
 def test_a_timeout_given_in_the_url_counts_as_given(settings: Any) -> None:
     settings.REDIS_POOL = {
         "default": {"URL": f"{LOCAL}?socket_timeout=3&socket_connect_timeout=2", "POOL_TIMEOUT": 5}
@@ -93,9 +110,10 @@ def test_w003_full_message(settings: Any) -> None:
     settings.REDIS_POOL = {"default": {"URL": LOCAL, **SAFE, "POOL_TIMEOUT": None}}
     assert check_settings() == [
         Warning(
-            "REDIS_POOL['default'] is a blocking pool with no POOL_TIMEOUT: when every connection is busy, "
-            "a caller waits forever for one to be released.",
-            hint="Set 'POOL_TIMEOUT': 5 in REDIS_POOL['default'].",
+            "REDIS_POOL['default'] is a blocking pool with 'POOL_TIMEOUT': None: when every connection is "
+            "busy, a caller waits forever for one to be released.",
+            hint="Set 'POOL_TIMEOUT' in REDIS_POOL['default'] to the seconds a request can wait, e.g. 5, "
+            "or remove it for the default of 5.",
             id="django_redis_pool.W003",
         )
     ]
@@ -271,15 +289,6 @@ def test_w010_reads_the_interval_given_in_the_url(settings: Any, entry_fields: C
     ]
 
 
-def _conf_knows(key: str) -> bool:
-    try:
-        conf.parse_alias("probe", {"URL": LOCAL, key: 10})
-    except ImproperlyConfigured:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _conf_knows("MAX_LIFETIME"), reason="MAX_LIFETIME is not parsed by conf.py yet")
 def test_w010_from_the_setting_itself(settings: Any) -> None:
     settings.REDIS_POOL = {"default": {"URL": LOCAL, **SAFE, "HEALTH_CHECK_INTERVAL": 30, "MAX_LIFETIME": 10}}
     assert ids(check_settings()) == ["django_redis_pool.W010"]

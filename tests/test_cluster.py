@@ -37,7 +37,8 @@ def test_keys_across_all_slots_reach_every_node(shards: RedisClusterTopology) ->
         client.set(f"key:{i}", i)
     assert [int(client.get(f"key:{i}")) for i in range(300)] == list(range(300))
     sizes = [shards.admin(port).dbsize() for port in shards.ports]
-    assert sum(sizes) == 300 and min(sizes) > 0
+    assert sum(sizes) == 300
+    assert min(sizes) > 0
 
 
 def test_every_node_gets_a_bounded_named_pool_of_ours_with_stats(shards: RedisClusterTopology) -> None:
@@ -117,7 +118,8 @@ def test_status_shows_every_node_with_its_role_slots_and_pool(shards: RedisClust
     text = StringIO()
     call_command("redis_pool_status", stdout=text)
     assert "  cluster nodes: 3" in text.getvalue()
-    assert "    NODE" in text.getvalue() and "ROLE" in text.getvalue()
+    assert "    NODE" in text.getvalue()
+    assert "ROLE" in text.getvalue()
 
 
 def test_a_forked_child_opens_its_own_node_connections(shards: RedisClusterTopology) -> None:

@@ -3,9 +3,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core.checks import Error
 from django.core.exceptions import ImproperlyConfigured
+from redis._parsers import _RESP2Parser  # in every redis-py of the matrix (5.0 to 8)
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
+from django_redis_pool._conf.keys import DEFAULT_POOL_TIMEOUT
 from django_redis_pool._conf.settings import PoolSettings, get_settings, parse_setting
+from django_redis_pool.checks import check_settings
 
 URL = "redis://127.0.0.1:6379/0"
 
@@ -16,7 +22,7 @@ def error_of(setting: Any) -> str:
     return str(info.value)
 
 
-def test_valid_setting_keeps_only_given_keys_as_redis_py_arguments() -> None:
+def test_valid_setting_keeps_only_given_keys_and_the_pool_timeout_default_as_redis_py_arguments() -> None:
     parsed = parse_setting(
         {
             "default": {
@@ -39,8 +45,10 @@ def test_valid_setting_keeps_only_given_keys_as_redis_py_arguments() -> None:
         "health_check_interval": 30,
         "decode_responses": True,
     }
-    assert parsed["sessions"] == PoolSettings(alias="sessions", url="redis://127.0.0.1:6379/1")
-    assert dict(parsed["sessions"].kwargs) == {}
+    assert parsed["sessions"] == PoolSettings(
+        alias="sessions", url="redis://127.0.0.1:6379/1", kwargs={"timeout": DEFAULT_POOL_TIMEOUT}
+    )
+    assert dict(parsed["sessions"].kwargs) == {"timeout": 5.0}
     assert parsed["sessions"].blocking is True
 
 
@@ -445,16 +453,17 @@ def test_pool_keys_default_to_none_and_are_not_passed_to_redis_py() -> None:
     )
     assert (parsed["a"].max_lifetime, parsed["a"].max_idle, parsed["a"].leak_warning) == (None, None, None)
     assert (parsed["b"].max_lifetime, parsed["b"].max_idle, parsed["b"].leak_warning) == (3600, 600.5, 30)
-    assert dict(parsed["b"].kwargs) == {}
+    assert dict(parsed["b"].kwargs) == {"timeout": DEFAULT_POOL_TIMEOUT}
     assert repr(parsed["b"]) == (
         "PoolSettings(alias='b', url='redis://127.0.0.1:6379/0', blocking=True, "
-        "client_name='django_redis_pool', max_lifetime=3600, max_idle=600.5, leak_warning=30, kwargs={})"
+        "client_name='django_redis_pool', max_lifetime=3600, max_idle=600.5, leak_warning=30, "
+        "kwargs={'timeout': 5.0})"
     )
 
 
 def test_pool_keys_accept_none() -> None:
     parsed = parse_setting({"a": {"URL": URL, **dict.fromkeys(POOL_KEYS)}})["a"]
-    assert parsed == PoolSettings(alias="a", url=URL)
+    assert parsed == PoolSettings(alias="a", url=URL, kwargs={"timeout": DEFAULT_POOL_TIMEOUT})
 
 
 @pytest.mark.parametrize("key", POOL_KEYS)
@@ -465,12 +474,12 @@ def test_pool_keys_must_be_positive_finite_seconds(key: str, value: Any) -> None
     )
 
 
-def test_the_readme_settings_table_has_a_row_for_every_key() -> None:
+def test_the_settings_reference_has_a_row_for_every_key() -> None:
     from pathlib import Path
 
-    from django_redis_pool._conf.settings import KNOWN_KEYS
+    from django_redis_pool._conf.keys import KNOWN_KEYS
 
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    readme = (Path(__file__).parent.parent / "docs" / "settings.md").read_text()
     table = readme.split("| key | type | default | meaning |\n", 1)[1].split("\n\n", 1)[0]
     rows = [line.split("|")[1].strip().strip("`") for line in table.splitlines()[1:]]
     assert sorted(rows) == sorted(KNOWN_KEYS)
@@ -521,14 +530,16 @@ def test_a_sentinel_alias_parses_into_its_kind() -> None:
 
 def test_a_sentinel_alias_needs_no_url() -> None:
     parsed = parse_setting({"ha": {"SENTINELS": SENTINELS, "SERVICE_NAME": "m", "ROLE": "replica"}})["ha"]
-    assert parsed.sentinel is not None and parsed.sentinel.is_replica
+    assert parsed.sentinel is not None
+    assert parsed.sentinel.is_replica
 
 
 def test_a_cluster_alias_parses_into_its_kind() -> None:
     parsed = parse_setting({"shards": {"CLUSTER": True, "URL": "redis://127.0.0.1:7000/0"}})["shards"]
     assert (parsed.kind, parsed.cluster is not None, parsed.host) == ("cluster", True, "127.0.0.1")
     nodes = parse_setting({"s": {"CLUSTER": True, "STARTUP_NODES": [("10.0.0.1", 7000)]}})["s"]
-    assert nodes.cluster is not None and nodes.cluster.startup_nodes == (("10.0.0.1", 7000),)
+    assert nodes.cluster is not None
+    assert nodes.cluster.startup_nodes == (("10.0.0.1", 7000),)
     assert (nodes.url, nodes.host) == ("redis://10.0.0.1:7000/0", "10.0.0.1")
 
 
@@ -593,3 +604,117 @@ def test_a_cluster_alias_parses_into_its_kind() -> None:
 )
 def test_sentinel_and_cluster_keys_are_validated(config: dict[str, Any], message: str) -> None:
     assert error_of({"a": config}).startswith(message)
+
+
+# -- POOL_TIMEOUT's default --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("config", "timeout"),
+    [
+        ({"URL": URL}, DEFAULT_POOL_TIMEOUT),
+        ({"URL": URL, "POOL_TIMEOUT": 0.25}, 0.25),
+        ({"URL": URL, "POOL_TIMEOUT": None}, None),  # written out: wait forever (check W003 warns)
+    ],
+)
+def test_a_blocking_alias_gets_the_packages_pool_timeout_unless_it_gives_one(
+    config: dict[str, Any], timeout: float | None
+) -> None:
+    assert DEFAULT_POOL_TIMEOUT == 5.0
+    assert parse_setting({"a": config})["a"].kwargs["timeout"] == timeout
+
+
+def test_a_pool_timeout_in_the_url_is_left_to_redis_py() -> None:
+    parsed = parse_setting({"a": {"URL": f"{URL}?timeout=2"}})["a"]
+    assert dict(parsed.kwargs) == {}
+
+
+def test_a_non_blocking_alias_gets_no_pool_timeout() -> None:
+    assert dict(parse_setting({"a": {"URL": URL, "BLOCKING": False}})["a"].kwargs) == {}
+
+
+# -- dotted paths in OPTIONS and SENTINEL_OPTIONS ----------------------------------------------
+
+
+def test_a_dotted_parser_class_is_imported() -> None:
+    parsed = parse_setting({"a": {"URL": URL, "OPTIONS": {"parser_class": "redis._parsers._RESP2Parser"}}})
+    assert parsed["a"].kwargs["parser_class"] is _RESP2Parser
+
+
+def test_a_dotted_retry_object_is_imported() -> None:
+    parsed = parse_setting({"a": {"URL": URL, "OPTIONS": {"retry": "tests.test_conf.RETRY"}}})
+    assert parsed["a"].kwargs["retry"] is RETRY
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            {"parser_class": "redis.connection.NoSuchParser"},
+            "REDIS_POOL['a']['OPTIONS']['parser_class'] is 'redis.connection.NoSuchParser', which does not "
+            'import: Module "redis.connection" does not define a "NoSuchParser" attribute/class. '
+            "Give the dotted path of a parser class, or a parser class itself.",
+        ),
+        (
+            {"redis_connect_func": "no_such_module.connect"},
+            "REDIS_POOL['a']['OPTIONS']['redis_connect_func'] is 'no_such_module.connect', which does not "
+            "import: No module named 'no_such_module'. Give the dotted path of a function, or a function "
+            "itself.",
+        ),
+        (
+            {"retry": "redis.retry.Retry"},
+            "REDIS_POOL['a']['OPTIONS']['retry'] is 'redis.retry.Retry', which names the class "
+            "redis.retry.Retry, not a Retry object.",
+        ),
+        (
+            {"retry": "redis.retry"},
+            "REDIS_POOL['a']['OPTIONS']['retry'] is 'redis.retry', which names the module redis.retry, "
+            "not a Retry object.",
+        ),
+        (
+            {"credential_provider": "tests.test_conf.URL"},
+            "REDIS_POOL['a']['OPTIONS']['credential_provider'] is 'tests.test_conf.URL', which names a str, "
+            "not a CredentialProvider object.",
+        ),
+        (
+            {"credential_provider": "redis"},
+            "REDIS_POOL['a']['OPTIONS']['credential_provider'] is 'redis', which does not import: redis "
+            "doesn't look like a module path. Give the dotted path of a CredentialProvider object, or a "
+            "CredentialProvider object itself.",
+        ),
+    ],
+)
+def test_a_dotted_path_that_does_not_import_names_the_alias_and_the_key(
+    options: dict[str, Any], message: str
+) -> None:
+    assert error_of({"a": {"URL": URL, "OPTIONS": options}}) == message
+
+
+def test_a_dotted_path_in_sentinel_options_names_the_key() -> None:
+    setting = {
+        "s": {
+            "URL": "redis:///0",
+            "SENTINELS": [("127.0.0.1", 26379)],
+            "SERVICE_NAME": "mymaster",
+            "SENTINEL_OPTIONS": {"parser_class": "redis.connection.Nope"},
+        }
+    }
+    assert error_of(setting).startswith(
+        "REDIS_POOL['s']['SENTINEL_OPTIONS']['parser_class'] is 'redis.connection.Nope', which does not "
+    )
+
+
+def test_a_dotted_path_that_does_not_import_is_check_e001(settings: Any) -> None:
+    settings.REDIS_POOL = {"default": {"URL": URL, "OPTIONS": {"parser_class": "redis.connection.Nope"}}}
+    assert check_settings() == [
+        Error(
+            "REDIS_POOL is invalid: REDIS_POOL['default']['OPTIONS']['parser_class'] is "
+            "'redis.connection.Nope', which does not import: Module \"redis.connection\" does not define a "
+            '"Nope" attribute/class. Give the dotted path of a parser class, or a parser class itself.',
+            hint="Fix the setting; see the settings reference, docs/settings.md in django-redis-pool.",
+            id="django_redis_pool.E001",
+        )
+    ]
+
+
+RETRY = Retry(NoBackoff(), 1)

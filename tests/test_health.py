@@ -17,6 +17,7 @@ from django.urls import reverse
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from django_redis_pool import get_pool, get_redis, health
+from django_redis_pool._conf.probes import health_timeout
 from django_redis_pool._topology.entry import describe_retry
 from tests.conftest import SAFE_LIMITS, checkout
 from tests.support.redis_server import APP_PASSWORD, RedisServer, free_port
@@ -144,14 +145,14 @@ def test_health_timeout_setting_is_validated(settings: Any, value: Any, client: 
     settings.REDIS_POOL = {"default": {"URL": "fakeredis://"}}
     settings.REDIS_POOL_HEALTH_TIMEOUT = value
     with pytest.raises(ImproperlyConfigured, match="REDIS_POOL_HEALTH_TIMEOUT must be a number of seconds"):
-        health.health_timeout()
+        health_timeout()
     assert client.get(URL).status_code == 503
 
 
 def test_health_timeout_defaults_to_one_second_and_takes_the_setting(settings: Any) -> None:
-    assert health.health_timeout() == 1.0
+    assert health_timeout() == 1.0
     settings.REDIS_POOL_HEALTH_TIMEOUT = 2
-    assert health.health_timeout() == 2.0
+    assert health_timeout() == 2.0
 
 
 # -- the real server ---------------------------------------------------------------------------
@@ -190,6 +191,7 @@ def test_a_hung_server_answers_503_within_the_timeout(
     assert get_pool().stats()["in_use"] == 0
 
 
+@pytest.mark.real_redis
 def test_a_stopped_server_times_out_on_an_open_pooled_connection(settings: Any, client: Client) -> None:
     with RedisServer() as server:
         settings.REDIS_POOL = {"default": {"URL": server.url, **SAFE_LIMITS}}

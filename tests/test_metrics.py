@@ -98,7 +98,8 @@ def test_the_server_lists_every_processes_pooled_connections(real_redis: RedisSe
         [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
     try:
-        assert worker.stdout is not None and worker.stdout.readline() == "ready\n"
+        assert worker.stdout is not None
+        assert worker.stdout.readline() == "ready\n"
         samples = scrape()
     finally:
         worker.communicate("")

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import redis
+from redis._parsers import _RESP2Parser  # in every redis-py of the matrix (5.0 to 8)
 
 from django_redis_pool import PoolExhaustedError, get_pool, get_redis, get_stats
 from django_redis_pool._pool.naming import local_host
@@ -92,13 +93,34 @@ def test_wrong_password_error_and_logs_do_not_leak_it(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     secret = "wrong-Secret-9f3a"
-    settings.REDIS_POOL = {"default": {"URL": redis_server.url_for("app", secret), **SAFE_LIMITS}}
+    settings.REDIS_POOL = {
+        "default": {"URL": redis_server.url_for("app", secret), **SAFE_LIMITS, "OPTIONS": {"retry": None}}
+    }
     with pytest.raises(redis.AuthenticationError) as info:
         get_redis().ping()
     text = f"{info.value!s} {info.value!r} {get_pool()!r} {get_redis()!r} {caplog.text}"
     assert secret not in text
     assert "redis://app:***@127.0.0.1" in caplog.text
     assert get_stats("default")["connection_errors"] == 1
+
+
+def test_a_parser_class_named_by_its_dotted_path_reads_the_replies(
+    redis_server: RedisServer, settings: Any
+) -> None:
+    settings.REDIS_POOL = {
+        "default": {
+            "URL": redis_server.url,
+            **SAFE_LIMITS,
+            "OPTIONS": {"parser_class": "redis._parsers._RESP2Parser", "protocol": 2},
+        }
+    }
+    get_redis().set("dotted", "parsed")
+    assert get_redis().get("dotted") == b"parsed"
+    connection = checkout(get_pool())
+    try:
+        assert type(connection._parser) is _RESP2Parser
+    finally:
+        get_pool().release(connection)
 
 
 def test_refused_connection_error_does_not_leak_the_password(settings: Any) -> None:
@@ -127,9 +149,10 @@ def test_exhausted_blocking_pool_waits_pool_timeout_then_raises(
     waited = time.monotonic() - started
     assert waited >= 0.2
     assert isinstance(info.value, redis.ConnectionError)
-    assert str(info.value).startswith(
+    assert str(info.value) == (
         "Redis pool 'default' is exhausted: all MAX_CONNECTIONS=2 connections are in use and the caller "
-        "waited POOL_TIMEOUT=0.2s for one to be released."
+        "waited POOL_TIMEOUT=0.2s for one to be released. Raise MAX_CONNECTIONS (within the server's "
+        "maxclients) rather than POOL_TIMEOUT, or release connections sooner (close pipelines and pubsubs)."
     )
     for connection in held:
         pool.release(connection)
@@ -152,6 +175,7 @@ def test_exhausted_non_blocking_pool_raises_at_once(redis_server: RedisServer, s
     assert get_stats("default")["exhausted"] == 1
 
 
+@pytest.mark.slow
 def test_sixteen_threads_share_a_pool_of_eight(redis_server: RedisServer, settings: Any) -> None:
     admin = redis_server.admin()  # one connection, opened before counting starts
     admin.flushall()

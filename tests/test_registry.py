@@ -122,7 +122,7 @@ def test_pool_repr_names_alias_and_redacts(settings: Any) -> None:
     text = repr(get_pool()) + repr(get_redis()) + str(get_pool())
     assert "hunter2" not in text
     assert repr(get_pool()) == (
-        "<BlockingPool alias='default' url='redis://u:***@127.0.0.1:1/0' max_connections=7, pool_timeout=20>"
+        "<BlockingPool alias='default' url='redis://u:***@127.0.0.1:1/0' max_connections=7, pool_timeout=5.0>"
     )
 
 

@@ -127,7 +127,8 @@ def test_the_watcher_follows_promotions_switches_and_aborts_of_its_service_only(
 def test_the_watcher_stops_with_the_pool(sentinel_topology: SentinelTopology, settings: Any) -> None:
     settings.REDIS_POOL = {"ha": ha_settings(sentinel_topology)}
     watcher = get_pool("ha")._watcher
-    assert watcher is not None and all(t.is_alive() for t in watcher._threads)
+    assert watcher is not None
+    assert all(t.is_alive() for t in watcher._threads)
     settings.REDIS_POOL = {"default": {"URL": "fakeredis://"}}  # closes the Sentinel pool
     deadline = time.monotonic() + 5
     while any(t.is_alive() for t in watcher._threads) and time.monotonic() < deadline:
@@ -155,7 +156,8 @@ def test_sentinel_passwords_never_show(
         error = f"{exc!s} {exc!r}"
     entry = registry.get_entry("ha")
     text = f"{get_pool('ha')!r} {get_stats('ha')!r} {entry!r} {entry.settings!r} {caplog.text} {error}"
-    assert "data-Secret-77" not in text and "sent-Secret-88" not in text
+    assert "data-Secret-77" not in text
+    assert "sent-Secret-88" not in text
 
 
 def test_status_shows_the_master_the_sentinels_report_and_the_replicas(

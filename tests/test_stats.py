@@ -4,6 +4,9 @@ import threading
 import time
 from typing import Any
 
+import pytest
+import redis
+
 from django_redis_pool import get_pool, get_redis, get_stats
 from django_redis_pool._pool.counters import STATS_KEYS
 from tests.conftest import SAFE_LIMITS, checkout
@@ -60,10 +63,9 @@ def test_connection_errors_are_counted_and_the_slot_is_given_back(settings: Any)
         }
     }
     for _ in range(3):
-        try:
+        with pytest.raises(redis.ConnectionError) as info:
             get_redis().get("k")
-        except Exception as exc:
-            assert type(exc).__name__ == "ConnectionError"
+        assert type(info.value) is redis.ConnectionError
     stats = get_stats("default")
     # With one connection allowed, three failures in a row prove no slot leaked.
     assert (stats["connection_errors"], stats["exhausted"], stats["in_use"], stats["checkouts"]) == (

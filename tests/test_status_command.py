@@ -49,6 +49,7 @@ def holders(real_redis: RedisServer) -> Iterator[dict[int, int]]:
             process.communicate(timeout=30)
 
 
+@pytest.mark.slow  # the holders fixture starts two processes (seconds)
 def test_json_lists_every_process_holding_pooled_connections(holders: dict[int, int]) -> None:
     get_redis().ping()  # this process holds one too
     report = json.loads(run("--format", "json"))
@@ -69,6 +70,7 @@ def test_json_lists_every_process_holding_pooled_connections(holders: dict[int, 
     assert server["ping_ms"] > 0
 
 
+@pytest.mark.slow  # the holders fixture starts two processes (seconds)
 def test_text_table_shows_each_process(holders: dict[int, int]) -> None:
     text = run()
     assert "pooled connections on the server: 5 in 2 process(es)" in text
@@ -258,7 +260,9 @@ def test_no_server_does_not_connect(settings: Any) -> None:
 
 def test_unreachable_server_exits_1_with_a_redacted_error(settings: Any) -> None:
     port = free_port()
-    settings.REDIS_POOL = {"default": {"URL": f"redis://:hunter2@127.0.0.1:{port}/0", **SAFE_LIMITS}}
+    settings.REDIS_POOL = {
+        "default": {"URL": f"redis://:hunter2@127.0.0.1:{port}/0", **SAFE_LIMITS, "OPTIONS": {"retry": None}}
+    }
     out = StringIO()
     with pytest.raises(CommandError) as info:
         call_command("redis_pool_status", stdout=out, stderr=StringIO())

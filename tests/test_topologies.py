@@ -148,6 +148,8 @@ def test_killed_master_is_replaced_by_the_replica(
         write_until_it_lands(sentinel, sentinel_topology, new[1])
 
 
+@pytest.mark.slow
+@pytest.mark.real_redis
 def test_min_replicas_to_write_refuses_writes_without_a_replica() -> None:
     require_binaries("redis-server")
     with SentinelTopology(min_replicas_to_write=1, min_replicas_max_lag=5) as topology:

@@ -9,8 +9,10 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from redis.exceptions import RedisError
 
+from .keys import KEY_OF_KEYWORD
+from .paths import setting_path
 from .redaction import redact_options, redact_text
-from .settings import KEY_OF_KEYWORD, PoolSettings, setting_path
+from .settings import PoolSettings
 from .url import check_url
 
 # What redis-py raises for a bad argument: TypeError (unknown keyword), ValueError, and its own

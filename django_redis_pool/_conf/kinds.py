@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+from .dotted import import_options
+from .paths import setting_path as _path
 from .redaction import redact_options, redact_url
 
 SENTINEL_KEYS = ("SENTINELS", "SERVICE_NAME", "ROLE", "SENTINEL_OPTIONS")
@@ -51,12 +53,6 @@ class ClusterSettings:
     """The startup nodes of a Redis Cluster (the URL's host, when given, comes first)."""
 
     startup_nodes: tuple[Address, ...]
-
-
-def _path(alias: str, key: str | None = None) -> str:
-    from .settings import setting_path
-
-    return setting_path(alias, key)
 
 
 def _addresses(alias: str, key: str, value: Any) -> tuple[Address, ...]:
@@ -148,7 +144,7 @@ def _parse_sentinel(alias: str, config: Mapping[str, Any]) -> SentinelSettings:
         sentinels=sentinels,
         service_name=service_name,
         role=role,
-        sentinel_kwargs=MappingProxyType(dict(options)),
+        sentinel_kwargs=MappingProxyType(import_options(_path(alias, "SENTINEL_OPTIONS"), options)),
     )
 
 

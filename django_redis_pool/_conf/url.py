@@ -52,6 +52,14 @@ def check_url(where: str, url: Any, *, require_host: bool = True) -> URLArgument
     if not url.strip():
         raise ImproperlyConfigured(f"{where} is empty; set it to a URL such as {EXAMPLE_URL!r}.")
     safe = redact_url(url)
+    scheme = _check_scheme_and_userinfo(where, url, safe)
+    db = _check_parts(where, url, safe, scheme, require_host)
+    if scheme == "fakeredis":
+        return URLArguments({"db": int(db)} if db else {}, {"db": "path"} if db else {})
+    return _arguments(where, url, safe, scheme, db)
+
+
+def _check_scheme_and_userinfo(where: str, url: str, safe: str) -> str:
     split = split_userinfo(url)
     scheme = split.head[: -len("://")]
     if scheme not in SCHEMES:
@@ -69,6 +77,11 @@ def check_url(where: str, url: Any, *, require_host: bool = True) -> URLArgument
             f"{where} has a '#', which redis-py drops with all that follows it: {safe!r}. "
             "Percent-encode a '#' in a password as %23."
         )
+    return scheme
+
+
+def _check_parts(where: str, url: str, safe: str, scheme: str, require_host: bool) -> str:
+    """Port, host, socket path and database; returns the database of the path ("" when none)."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
@@ -81,9 +94,12 @@ def check_url(where: str, url: Any, *, require_host: bool = True) -> URLArgument
     db = parts.path.lstrip("/") if scheme != "unix" else ""
     if db and not (db.isascii() and db.isdigit()):
         raise ImproperlyConfigured(f"{where} has a database {db!r} that is not a number: {safe!r}.")
-    if scheme == "fakeredis":
-        return URLArguments({"db": int(db)} if db else {}, {"db": "path"} if db else {})
-    twice = [name for name, values in parse_qs(parts.query).items() if len(values) > 1]
+    return db
+
+
+def _arguments(where: str, url: str, safe: str, scheme: str, db: str) -> URLArguments:
+    """What redis-py's own parser reads from the URL, and where in the URL each argument is."""
+    twice = [name for name, values in parse_qs(urlsplit(url).query).items() if len(values) > 1]
     if twice:
         raise ImproperlyConfigured(
             f"{where} gives its query argument {twice[0]!r} more than once: {safe!r}. Keep one."

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import unittest
-from typing import Any
+from typing import Any, ClassVar
 
 import django
 
@@ -17,37 +17,37 @@ import django
 class RecordingResult(unittest.TextTestResult):
     """A TextTestResult that also keeps every test's outcome, by ``Class.test_name``."""
 
-    outcomes: dict[str, dict[str, str]] = {}
+    outcomes: ClassVar[dict[str, dict[str, str]]] = {}
 
     def _record(self, test: Any, outcome: str, message: str = "") -> None:
         name = f"{type(test).__name__}.{getattr(test, '_testMethodName', str(test))}"
         self.outcomes[name] = {"outcome": outcome, "message": message}
 
-    def addSuccess(self, test: Any) -> None:  # noqa: N802 (unittest's names)
+    def addSuccess(self, test: Any) -> None:  # unittest's camelCase names
         super().addSuccess(test)
         self._record(test, "passed")
 
-    def addFailure(self, test: Any, err: Any) -> None:  # noqa: N802
+    def addFailure(self, test: Any, err: Any) -> None:
         super().addFailure(test, err)
         self._record(test, "failed", self._exc_info_to_string(err, test).strip().splitlines()[-1])
 
-    def addError(self, test: Any, err: Any) -> None:  # noqa: N802
+    def addError(self, test: Any, err: Any) -> None:
         super().addError(test, err)
         self._record(test, "error", self._exc_info_to_string(err, test).strip().splitlines()[-1])
 
-    def addSkip(self, test: Any, reason: str) -> None:  # noqa: N802
+    def addSkip(self, test: Any, reason: str) -> None:
         super().addSkip(test, reason)
         self._record(test, "skipped", reason)
 
-    def addExpectedFailure(self, test: Any, err: Any) -> None:  # noqa: N802
+    def addExpectedFailure(self, test: Any, err: Any) -> None:
         super().addExpectedFailure(test, err)
         self._record(test, "expected failure")
 
-    def addUnexpectedSuccess(self, test: Any) -> None:  # noqa: N802
+    def addUnexpectedSuccess(self, test: Any) -> None:
         super().addUnexpectedSuccess(test)
         self._record(test, "unexpected success")
 
-    def addSubTest(self, test: Any, subtest: Any, err: Any) -> None:  # noqa: N802
+    def addSubTest(self, test: Any, subtest: Any, err: Any) -> None:
         super().addSubTest(test, subtest, err)
         if err is not None:
             message = self._exc_info_to_string(err, test).strip().splitlines()[-1]

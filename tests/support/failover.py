@@ -3,6 +3,8 @@ writes stopped. Shared by tests/test_sentinel.py and benchmarks/bench_failover.p
 
 from __future__ import annotations
 
+import collections
+import itertools
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +22,27 @@ class FailoverRun:
     gap_s: float  # the longest stretch without an acknowledged write that survived (to the end if none)
     new_master: tuple[str, int]
     error_kinds: dict[str, int]
+
+
+def _write(client: Any, key: str, wait_replicas: int) -> None:
+    if not wait_replicas:
+        client.set(key, 1)
+        return
+    with client.pipeline(transaction=False) as pipe:
+        pipe.set(key, 1)
+        pipe.execute_command("WAIT", wait_replicas, 1000)
+        _, replicated = pipe.execute()
+    if int(replicated) < wait_replicas:
+        raise redis.ConnectionError(f"WAIT: {replicated} replicas")
+
+
+def _present(target: redis.Redis, keys: list[str]) -> set[str]:
+    """The keys ``target`` has, asked 1,000 at a time."""
+    present: set[str] = set()
+    for begin in range(0, len(keys), 1000):
+        batch = keys[begin : begin + 1000]
+        present.update(key for key, value in zip(batch, target.mget(batch), strict=True) if value is not None)
+    return present
 
 
 def write_through_failover(
@@ -45,15 +68,7 @@ def write_through_failover(
             key = f"failover:{n}:{i}"
             i += 1
             try:
-                if wait_replicas:
-                    with client.pipeline(transaction=False) as pipe:
-                        pipe.set(key, 1)
-                        pipe.execute_command("WAIT", wait_replicas, 1000)
-                        _, replicated = pipe.execute()
-                    if int(replicated) < wait_replicas:
-                        raise redis.ConnectionError(f"WAIT: {replicated} replicas")
-                else:
-                    client.set(key, 1)
+                _write(client, key, wait_replicas)
                 with lock:
                     acked.append((time.monotonic(), key))
             except (redis.RedisError, OSError) as exc:
@@ -75,19 +90,12 @@ def write_through_failover(
         worker.join(timeout=30)
     target = admin(new_master[1])
     keys = [key for _, key in acked]
-    present: set[str] = set()
-    for begin in range(0, len(keys), 1000):
-        batch = keys[begin : begin + 1000]
-        for key, value in zip(batch, target.mget(batch), strict=True):
-            if value is not None:
-                present.add(key)
+    present = _present(target, keys)
     # From the writes' start to their stop: writes that never resume count until the end, not as no gap.
     survived = sorted(at for at, key in acked if key in present and at >= started - 0.5)
     edges = [started - 0.5, *survived, stopped]
-    gap = max(b - a for a, b in zip(edges, edges[1:], strict=False))
-    kinds: dict[str, int] = {}
-    for kind in errors:
-        kinds[kind] = kinds.get(kind, 0) + 1
+    gap = max(b - a for a, b in itertools.pairwise(edges))
+    kinds = dict(collections.Counter(errors))
     return FailoverRun(
         acknowledged=len(acked),
         lost=len(keys) - len(present),
