@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint conformance cache-conformance django-redis-conformance matrix bench bench-failover clean
+.PHONY: demo test lint docs conformance cache-conformance django-redis-conformance matrix bench bench-failover clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,12 +19,24 @@ test: $(STAMP)  ## the whole suite, against a redis-server it starts itself (ins
 	@sh .ci/test-tools
 	$(BIN)/python -m pytest
 
-LINT_PATHS := django_redis_pool tests example_project benchmarks
+LINT_PATHS := django_redis_pool tests example_project benchmarks docs
 
 lint: $(STAMP)  ## ruff, mypy --strict, and the import contracts of pyproject's [tool.importlinter]
 	$(BIN)/ruff check $(LINT_PATHS) && $(BIN)/ruff format --check $(LINT_PATHS)
 	PYTHONPATH=.:example_project $(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
+
+# The documentation site (Sphinx, furo, MyST Markdown; config in docs/conf.py), strict: any warning,
+# a broken link or reference included, fails. -E -a: a fresh build, so no warning hides in a cached page.
+DOCS_STAMP := $(VENV)/.installed-docs
+
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[dev,docs]'
+	touch $@
+
+docs: $(DOCS_STAMP)  ## builds docs/_build/html; opens nothing on the network
+	$(BIN)/sphinx-build -E -a -W --keep-going -n -q -b html docs docs/_build/html
+	@echo "docs: docs/_build/html/index.html"
 
 conformance: $(STAMP)  ## redis-py's own pool tests on its classes and on ours, compared (tests/conformance/)
 	$(BIN)/python -m tests.conformance.run
@@ -56,4 +68,4 @@ bench-failover: $(STAMP)  ## about 5 minutes; Sentinel failovers on fresh local 
 	$(BIN)/python benchmarks/bench_failover.py
 
 clean:
-	rm -rf $(VENV) .venv-* .pytest_cache .coverage build *.egg-info .conformance
+	rm -rf $(VENV) .venv-* .pytest_cache .coverage build *.egg-info .conformance docs/_build

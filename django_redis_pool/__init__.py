@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib.metadata import version
 
+from ._cache.connection import get_redis_connection
 from ._registry.loops import aclose_pools, get_async_redis
 from ._registry.sync import get_pool, get_redis, get_stats
 from .exceptions import PoolExhaustedError, UnknownAliasError
@@ -16,6 +17,7 @@ __all__ = [
     "get_async_redis",
     "get_pool",
     "get_redis",
+    "get_redis_connection",
     "get_stats",
 ]
 # pyproject.toml is the one place the version is written.

@@ -25,8 +25,8 @@ class PoolExhaustedError(MaxConnectionsError):
             message = (
                 f"Redis pool {alias!r} is exhausted: all MAX_CONNECTIONS={max_connections} connections are "
                 f"in use and the caller waited POOL_TIMEOUT={timeout}s for one to be released. Raise "
-                "MAX_CONNECTIONS or POOL_TIMEOUT, or release connections sooner (close pipelines and "
-                "pubsubs)."
+                "MAX_CONNECTIONS (within the server's maxclients) rather than POOL_TIMEOUT, or release "
+                "connections sooner (close pipelines and pubsubs)."
             )
         else:
             message = (

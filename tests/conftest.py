@@ -15,6 +15,9 @@ from django_redis_pool.apps import rebuild_on_setting_change
 from tests.support.redis_server import INSTALL_HINT, RedisServer, redis_server_binary
 from tests.support.topologies import RedisClusterTopology, SentinelTopology, missing_binaries
 
+# Every Python example of README.md and docs/ runs as a test: see tests/docs_examples.py.
+pytest_plugins = ["tests.docs_examples"]
+
 # redis-py < 5.3 requires a command name; 5.3+ deprecates passing one.
 _NEEDS_COMMAND_NAME = tuple(int(p) for p in redis.__version__.split(".")[:2]) < (5, 3)
 
@@ -28,7 +31,9 @@ def checkout(pool: Any) -> Any:
 # `-m "not real_redis"` runs what needs no server. Cluster and Sentinel topologies take seconds to
 # start (and again after each failover): their tests are slow, as are those marked so by hand
 # (a second or more each, measured with --durations), so `-m "not slow"` is the fast inner loop.
-REAL_SERVER_FIXTURES = frozenset({"redis_server", "real_redis", "redis_cluster", "sentinel_topology"})
+REAL_SERVER_FIXTURES = frozenset(
+    {"redis_server", "real_redis", "redis_cluster", "sentinel_topology", "_sentinel_topologies"}
+)
 SLOW_FIXTURES = frozenset({"redis_cluster", "sentinel_topology"})
 
 

@@ -474,12 +474,12 @@ def test_pool_keys_must_be_positive_finite_seconds(key: str, value: Any) -> None
     )
 
 
-def test_the_readme_settings_table_has_a_row_for_every_key() -> None:
+def test_the_settings_reference_has_a_row_for_every_key() -> None:
     from pathlib import Path
 
     from django_redis_pool._conf.keys import KNOWN_KEYS
 
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    readme = (Path(__file__).parent.parent / "docs" / "settings.md").read_text()
     table = readme.split("| key | type | default | meaning |\n", 1)[1].split("\n\n", 1)[0]
     rows = [line.split("|")[1].strip().strip("`") for line in table.splitlines()[1:]]
     assert sorted(rows) == sorted(KNOWN_KEYS)
@@ -711,7 +711,7 @@ def test_a_dotted_path_that_does_not_import_is_check_e001(settings: Any) -> None
             "REDIS_POOL is invalid: REDIS_POOL['default']['OPTIONS']['parser_class'] is "
             "'redis.connection.Nope', which does not import: Module \"redis.connection\" does not define a "
             '"Nope" attribute/class. Give the dotted path of a parser class, or a parser class itself.',
-            hint="Fix the setting; see the settings reference in django-redis-pool's README.",
+            hint="Fix the setting; see the settings reference, docs/settings.md in django-redis-pool.",
             id="django_redis_pool.E001",
         )
     ]

@@ -178,8 +178,8 @@ def test_asgi_application_serves_a_request() -> None:
     assert served == {"settings": "example.settings", "statuses": [200, 200], "visits": ["1", "2"]}
 
 
-def test_readme_shows_how_to_serve_the_example_project() -> None:
-    readme = (EXAMPLE_DIR.parent / "README.md").read_text()
+def test_docs_show_how_to_serve_the_example_project() -> None:
+    readme = (EXAMPLE_DIR.parent / "docs" / "deployment.md").read_text()
     assert "gunicorn --chdir example_project example.wsgi" in readme
     assert "uvicorn --app-dir example_project example.asgi:application" in readme
 

@@ -149,9 +149,10 @@ def test_exhausted_blocking_pool_waits_pool_timeout_then_raises(
     waited = time.monotonic() - started
     assert waited >= 0.2
     assert isinstance(info.value, redis.ConnectionError)
-    assert str(info.value).startswith(
+    assert str(info.value) == (
         "Redis pool 'default' is exhausted: all MAX_CONNECTIONS=2 connections are in use and the caller "
-        "waited POOL_TIMEOUT=0.2s for one to be released."
+        "waited POOL_TIMEOUT=0.2s for one to be released. Raise MAX_CONNECTIONS (within the server's "
+        "maxclients) rather than POOL_TIMEOUT, or release connections sooner (close pipelines and pubsubs)."
     )
     for connection in held:
         pool.release(connection)
