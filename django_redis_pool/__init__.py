@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ._registry.loops import aclose_pools, get_async_redis
-from ._registry.sync import get_pool, get_redis, get_stats
+from ._registry.sync import get_pool, get_redis
+from ._report import get_stats
 from .exceptions import PoolExhaustedError, UnknownAliasError
 
 # The public API is what the README documents; conf, redaction and naming are internal.

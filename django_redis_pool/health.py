@@ -24,6 +24,7 @@ from redis.exceptions import RedisClusterException, RedisError
 from ._conf.redaction import redact_text
 from ._conf.settings import MAX_SECONDS
 from ._registry import sync as registry
+from ._report import stats_of
 from ._topology.entry import PoolEntry
 from .exceptions import UnknownAliasError
 
@@ -74,7 +75,7 @@ def check_alias(entry: PoolEntry, timeout: float) -> dict[str, Any]:
             }
         else:
             result = ping_node(entry, pools[""], timeout)
-    return {"kind": entry.kind, **result, "nodes": nodes, "stats": registry.stats_of(entry)}
+    return {"kind": entry.kind, **result, "nodes": nodes, "stats": stats_of(entry)}
 
 
 def _pools(entry: PoolEntry) -> dict[str, Any]:

@@ -20,11 +20,15 @@ from typing import Any
 
 import redis.asyncio
 from django.core.exceptions import ImproperlyConfigured
+from redis.asyncio.retry import Retry as AsyncRetry
 
 from .._conf.build_errors import BUILD_ERRORS, setting_error
 from .._conf.settings import DEFAULT_ALIAS
+from .._pool import compat
 from .._pool.async_driver import AsyncPool
+from .._topology.cluster_async import build_async_cluster
 from .._topology.entry import PoolEntry, pool_arguments
+from .._topology.sentinel_async import build_async_sentinel
 from . import sync as registry
 
 
@@ -124,14 +128,9 @@ def _async_pool_arguments(entry: PoolEntry) -> dict[str, Any]:
 
 def _async_retry(retry: Any) -> Any:
     """redis.asyncio wants its own Retry class (same backoff, same count)."""
-    from redis.asyncio.retry import Retry as AsyncRetry
-
     if isinstance(retry, AsyncRetry):
         return retry
-    from .._topology.entry import describe_retry
-
-    retries, _ = describe_retry(retry)
-    return AsyncRetry(retry._backoff, retries)
+    return AsyncRetry(compat.retry_backoff(retry), compat.retry_count(retry))
 
 
 def _build(entry: PoolEntry) -> tuple[Any, Any]:
@@ -140,12 +139,8 @@ def _build(entry: PoolEntry) -> tuple[Any, Any]:
     pool: AsyncPool
     try:
         if entry.kind == "cluster":
-            from .._topology.cluster_async import build_async_cluster
-
             return build_async_cluster(entry), None
         if entry.kind == "sentinel":
-            from .._topology.sentinel_async import build_async_sentinel
-
             pool = build_async_sentinel(entry, _async_pool_arguments(entry))
         elif settings.scheme == "fakeredis":
             pool = _fake_pool(entry)
@@ -171,8 +166,8 @@ def _fake_pool(entry: PoolEntry) -> AsyncPool:
     # retries); an in-process server has no connection to check.
     kwargs.pop("health_check_interval", None)
     # The same in-process server as the alias's sync pool: sync and async views share the data.
-    server = entry.pool.connection_kwargs["server"]
-    db = entry.pool.connection_kwargs.get("db", 0)
+    sync_kwargs = compat.connection_kwargs(entry.pool)
+    server, db = sync_kwargs["server"], sync_kwargs.get("db", 0)
     return AsyncPool(connection_class=connection_class, server=server, **{"db": db, **kwargs})
 
 
@@ -185,21 +180,10 @@ async def aclose_pools() -> None:
         await state.aclose()
 
 
-def async_stats(alias: str) -> dict[str, Any] | None:
-    """This process's asyncio pools of ``alias``, summed over loops (None when it has none)."""
-    from .._topology.cluster import SUMMED
-
+def loop_pools(alias: str) -> list[AsyncPool]:
+    """This process's asyncio pools of ``alias``, one per event loop that used it."""
     # Under the lock: another thread's first get_async_redis() inserting a loop while this one
     # iterates would raise "dictionary changed size during iteration".
     with _lock:
         states = list(_loops.values())
-    pools = [state.pools[alias] for state in states if alias in state.pools]
-    if not pools:
-        return None
-    per_pool = [pool.stats() for pool in pools]
-    total: dict[str, Any] = {key: sum(stats[key] for stats in per_pool) for key in SUMMED}
-    total["max_connections"] = per_pool[0]["max_connections"]
-    total["loops"] = len(pools)
-    total["peak_in_use"] = max(stats["peak_in_use"] for stats in per_pool)
-    total["wait_ms_max"] = max(stats["wait_ms_max"] for stats in per_pool)
-    return total
+    return [state.pools[alias] for state in states if alias in state.pools]

@@ -127,22 +127,3 @@ def entries() -> dict[str, PoolEntry]:
 
 def build_error() -> ImproperlyConfigured | None:
     return _build_error
-
-
-def get_stats(alias: str | None = None) -> dict[str, Any]:
-    """Counters of one alias's pool, or of every alias when ``alias`` is None."""
-    if alias is not None:
-        return _with_async(alias, get_entry(alias).stats())
-    return {name: _with_async(name, entry.stats()) for name, entry in entries().items()}
-
-
-def stats_of(entry: PoolEntry) -> dict[str, Any]:
-    """An entry's stats, with its asyncio pools' under ``"async"`` when it has any."""
-    return _with_async(entry.settings.alias, entry.stats())
-
-
-def _with_async(alias: str, stats: dict[str, Any]) -> dict[str, Any]:
-    from .loops import async_stats  # asyncio pools, one per event loop
-
-    found = async_stats(alias)
-    return stats if found is None else {**stats, "async": found}

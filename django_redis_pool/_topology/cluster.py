@@ -15,26 +15,9 @@ from redis.cluster import ClusterNode, RedisCluster
 
 from .._conf.build_errors import BUILD_ERRORS, setting_error
 from .._conf.settings import PoolSettings
-from .._pool.counters import STATS_KEYS
+from .._pool.counters import summarize
 from .._pool.thread_driver import BlockingPool, NonBlockingPool, Pool
 from .entry import PoolEntry, effective_limits, pool_arguments
-
-# Stats that add up across nodes; the others (percentiles, maxima, ages) are per node only.
-SUMMED = (
-    "max_connections",
-    "in_use",
-    "idle",
-    "waiting",
-    "connections_created",
-    "checkouts",
-    "waits",
-    "exhausted",
-    "connection_errors",
-    "closed_for_age",
-    "closed_for_idle",
-    "leak_warnings",
-)
-
 
 def node_pool_class(settings: PoolSettings) -> type[Pool]:
     """This app's pool class with the alias's own arguments bound (alias, names, recycling)."""
@@ -109,19 +92,10 @@ class ClusterEntry(PoolEntry):
         return pools
 
     def stats(self) -> dict[str, Any]:
-        per_node = {name: pool.stats() for name, pool in sorted(self.node_pools().items())}
-        total: dict[str, Any] = dict.fromkeys(STATS_KEYS)
-        for key in SUMMED:
-            total[key] = sum(stats[key] for stats in per_node.values())
-        for key in ("peak_in_use", "wait_ms_total", "wait_ms_max", "wait_ms_window_max"):
-            values = [stats[key] for stats in per_node.values()]
-            total[key] = (sum if key == "wait_ms_total" else max)(values) if values else 0
-        total["wait_ms_p50"] = total["wait_ms_p99"] = None  # per node only: see "nodes"
-        ages = [
-            s["oldest_checkout_age_s"] for s in per_node.values() if s["oldest_checkout_age_s"] is not None
-        ]
-        total["oldest_checkout_age_s"] = max(ages) if ages else None
-        total["nodes"] = per_node
+        """The nodes' stats taken together (the same keys as one pool's), and each under "nodes"."""
+        snapshots = {name: pool.snapshot() for name, pool in sorted(self.node_pools().items())}
+        total = summarize(snapshots.values())
+        total["nodes"] = {name: summarize([snapshot]) for name, snapshot in snapshots.items()}
         return total
 
     def close(self) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from redis.asyncio.cluster import RedisCluster
 
+from .._pool import compat
 from .._pool.naming import format_client_name
 from .entry import PoolEntry
 
@@ -25,7 +26,7 @@ class AsyncClusterClient(RedisCluster):
     _drp_init_lock: asyncio.Lock | None = None
 
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
-        if self._initialize:
+        if compat.cluster_needs_init(self):
             if self._drp_init_lock is None:
                 self._drp_init_lock = asyncio.Lock()
             async with self._drp_init_lock:

@@ -16,6 +16,7 @@ from redis.retry import Retry
 
 from .._conf.build_errors import BUILD_ERRORS, setting_error
 from .._conf.settings import PoolSettings
+from .._pool import compat
 from .._pool.thread_driver import Pool
 
 
@@ -57,7 +58,7 @@ class PoolEntry:
     def connection_arguments(self) -> tuple[Any, dict[str, Any]]:
         """(connection class, keyword arguments) to open one connection of this alias's kind by hand,
         as ``redis_pool_status`` does; host and port are the caller's for the distributed kinds."""
-        return self.pool.connection_class, dict(self.pool.connection_kwargs)
+        return self.pool.connection_class, dict(compat.connection_kwargs(self.pool))
 
     def node_pools(self) -> dict[str, Pool]:
         """Every pool of this alias, by the server it connects to ("" when that is not fixed)."""
@@ -88,9 +89,8 @@ def describe_retry(retry: Any) -> tuple[int, str | None]:
     """(retries, backoff class name) of a connection's redis-py ``Retry`` object."""
     if retry is None:
         return 0, None
-    retries = retry.get_retries() if hasattr(retry, "get_retries") else retry._retries
-    backoff = getattr(retry, "_backoff", None)
-    return int(retries), type(backoff).__name__ if backoff is not None else None
+    backoff = compat.retry_backoff(retry)
+    return compat.retry_count(retry), type(backoff).__name__ if backoff is not None else None
 
 
 def pool_arguments(settings: PoolSettings) -> dict[str, Any]:
@@ -116,7 +116,7 @@ def effective_limits(
     redis-py's defaults and rejects bad OPTIONS before any request. ``connection_class`` and
     ``drop`` stand in for connection classes that need the pool itself (Sentinel's)."""
     connection_class = connection_class or pool.connection_class
-    kwargs = {k: v for k, v in pool.connection_kwargs.items() if k not in drop}
+    kwargs = {k: v for k, v in compat.connection_kwargs(pool).items() if k not in drop}
     try:
         probe = connection_class(**kwargs)
     except BUILD_ERRORS as exc:

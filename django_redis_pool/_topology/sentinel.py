@@ -13,8 +13,9 @@ before its promotion completes fails with READONLY, which redis-py turns into a 
 from __future__ import annotations
 
 import logging
+import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis
@@ -23,6 +24,7 @@ from redis.sentinel import Sentinel, SentinelConnectionPool
 
 from .._conf.build_errors import BUILD_ERRORS, setting_error
 from .._conf.settings import PoolSettings
+from .._pool import compat
 from .._pool.thread_driver import BlockingPool, NonBlockingPool
 from .entry import PoolEntry, effective_limits, pool_arguments
 
@@ -42,6 +44,7 @@ class SentinelPoolMixin:
     service_name: str
     sentinel_manager: Sentinel
     is_master: bool
+    disconnect_idle: Callable[[Callable[[Any], bool]], None]
     _announced_master: Address | None = None
     _watcher: FailoverWatcher | None = None
 
@@ -59,29 +62,13 @@ class SentinelPoolMixin:
 
     def _follow(self, address: Address) -> None:
         """Point new connections at ``address``; close idle ones to any other server."""
-        if not self.is_master or self._master_address() == address:
+        if not self.is_master or compat.master_address(self) == address:
             return
-        self._set_master_address(address)
-        pool: Any = self
+        compat.set_master_address(self, address)
         # Under the pool lock, as redis-py does: once released, an idle connection may be checked
         # out by another thread, and closing it then would cut that thread's command short.
-        with pool._lock:
-            for connection in pool._available_connections:
-                if (connection.host, connection.port) != address:
-                    connection.disconnect()
+        self.disconnect_idle(lambda connection: (connection.host, connection.port) != address)
         logger.info("django_redis_pool: %r now uses master %s:%s", self, *address)
-
-    def _master_address(self) -> Address | None:
-        proxy = getattr(self, "proxy", None)  # redis-py >= 5.1 keeps it on a proxy
-        address = proxy.master_address if proxy is not None else getattr(self, "master_address", None)
-        return None if address is None else (address[0], int(address[1]))
-
-    def _set_master_address(self, address: Address) -> None:
-        proxy = getattr(self, "proxy", None)
-        if proxy is not None:
-            proxy.master_address = address
-        else:
-            self.master_address = address
 
     def reset(self) -> None:
         super().reset()  # type: ignore[misc]
@@ -96,19 +83,12 @@ class SentinelPoolMixin:
             self._follow(address)
 
 
-def _install_proxy_hook(pool: Any) -> None:
-    # redis-py >= 5.1: connections ask the pool's proxy, not the pool, for the master address.
-    proxy = getattr(pool, "proxy", None)
-    if proxy is not None:
-        proxy.get_master_address = pool.get_master_address
-
-
 class SentinelBlockingPool(SentinelPoolMixin, SentinelConnectionPool, BlockingPool):
     """A Sentinel-managed, fair, blocking pool."""
 
     def __init__(self, service_name: str, sentinel_manager: Sentinel, **kwargs: Any) -> None:
         super().__init__(service_name, sentinel_manager, **kwargs)  # type: ignore[no-untyped-call]
-        _install_proxy_hook(self)
+        compat.route_master_lookups(self)
 
 
 class SentinelNonBlockingPool(SentinelPoolMixin, SentinelConnectionPool, NonBlockingPool):
@@ -116,7 +96,7 @@ class SentinelNonBlockingPool(SentinelPoolMixin, SentinelConnectionPool, NonBloc
 
     def __init__(self, service_name: str, sentinel_manager: Sentinel, **kwargs: Any) -> None:
         super().__init__(service_name, sentinel_manager, **kwargs)  # type: ignore[no-untyped-call]
-        _install_proxy_hook(self)
+        compat.route_master_lookups(self)
 
 
 class FailoverWatcher:
@@ -138,8 +118,6 @@ class FailoverWatcher:
         self._pid = 0
 
     def ensure_running(self) -> None:
-        import os
-
         if self._pid == os.getpid() or self._stop.is_set():
             return
         self._pid = os.getpid()
@@ -200,7 +178,7 @@ class SentinelEntry(PoolEntry):
     """A Sentinel-managed alias: one pool that follows the service's master (or its replicas)."""
 
     def connection_arguments(self) -> tuple[Any, dict[str, Any]]:
-        kwargs = dict(self.pool.connection_kwargs)
+        kwargs = dict(compat.connection_kwargs(self.pool))
         kwargs.pop("connection_pool", None)
         ssl = issubclass(self.pool.connection_class, SSLConnection)
         return (SSLConnection if ssl else Connection), kwargs
