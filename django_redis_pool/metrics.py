@@ -14,9 +14,9 @@ import weakref
 from collections.abc import Iterator
 from typing import Any
 
-from redis._parsers.helpers import parse_client_list  # redis-py's own CLIENT LIST parser (5.0+)
 from redis.exceptions import RedisError
 
+from ._pool import compat
 from ._registry import sync as registry
 from ._report import group_by_process
 from ._topology.entry import PoolEntry
@@ -136,8 +136,7 @@ class PoolCollector(Collector):
 def client_list(pool: Any, timeout: float) -> list[dict[str, Any]]:
     """``CLIENT LIST`` on one of the pool's own connections, parsed as redis-py parses it."""
     reply, _ = pool.execute_within(timeout, "CLIENT", "LIST")
-    listing: list[dict[str, Any]] = parse_client_list(reply)  # type: ignore[no-untyped-call]
-    return listing
+    return compat.parse_client_list(reply)
 
 
 # Keyed by the registry itself, weakly: an id() can be reused by a new registry once the old is gone.

@@ -294,7 +294,9 @@ def test_a_setting_change_while_a_loop_runs_leaks_no_connection(
         old_pool = loop.run_until_complete(work())
         loop.run_until_complete(loop.shutdown_asyncgens())  # what asyncio.run does at its end
         open_after = pooled_on_server(redis_server)
-        leaked = [c for c in [*old_pool._available_connections, *old_pool._in_use_connections] if c.is_connected]
+        leaked = [
+            c for c in [*old_pool._available_connections, *old_pool._in_use_connections] if c.is_connected
+        ]
         assert open_after == before
         assert leaked == []
         assert get_redis().get("setting-change") == b"1"

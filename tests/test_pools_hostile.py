@@ -7,7 +7,6 @@ each other: interleavings are forced with events, hooks and wait_until loops.
 
 from __future__ import annotations
 
-import builtins
 import gc
 import os
 import signal

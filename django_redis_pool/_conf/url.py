@@ -97,7 +97,7 @@ def check_url(where: str, url: Any, *, require_host: bool = True) -> URLArgument
             )
         places["db"] = "path"
     try:
-        values: dict[str, Any] = parse_url(url)  # type: ignore[no-untyped-call]
+        values: dict[str, Any] = parse_url(url)
     except ValueError as exc:
         # redis-py's message names the argument, never its value.
         raise ImproperlyConfigured(f"{where} is refused by redis-py: {exc} ({safe!r})") from None

@@ -41,7 +41,7 @@ class AsyncPool(redis.asyncio.ConnectionPool):
 
     def __init__(
         self,
-        *args: Any,
+        *,
         alias: str = "default",
         safe_url: str = "",
         client_name_prefix: str | None = None,
@@ -60,7 +60,7 @@ class AsyncPool(redis.asyncio.ConnectionPool):
         self.timeout = timeout if blocking else None
         if max_connections is None:
             max_connections = 50 if blocking else None  # redis-py's defaults, as for the sync pools
-        super().__init__(*args, max_connections=max_connections, **kwargs)  # type: ignore[arg-type]
+        super().__init__(max_connections=max_connections, **kwargs)
         if client_name_prefix is not None:
             kwargs = compat.connection_kwargs(self)
             kwargs["client_name"] = format_client_name(client_name_prefix, alias, os.getpid())
@@ -79,7 +79,7 @@ class AsyncPool(redis.asyncio.ConnectionPool):
     # -- redis-py's view of the state: the policy's own containers ---------------------------
 
     @property
-    def _available_connections(self) -> list[Any]:  # type: ignore[override]
+    def _available_connections(self) -> list[Any]:
         return self._policy.idle
 
     @_available_connections.setter
@@ -87,7 +87,7 @@ class AsyncPool(redis.asyncio.ConnectionPool):
         pass  # redis-py's __init__: the policy is made just after
 
     @property
-    def _in_use_connections(self) -> set[Any]:  # type: ignore[override]
+    def _in_use_connections(self) -> set[Any]:
         return self._policy.in_use  # strong references: redis-py 8 keeps a WeakSet
 
     @_in_use_connections.setter
@@ -107,7 +107,8 @@ class AsyncPool(redis.asyncio.ConnectionPool):
         return self._policy.leak_warning
 
     def make_connection(self) -> Any:
-        connection = super().make_connection()
+        parent: Any = super()  # redis-py 5's asyncio pool is untyped
+        connection = parent.make_connection()
         compat.on_connect(connection, self._on_connect)
         return connection
 

@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 import redis
-from redis._parsers.helpers import parse_client_list as _parse_client_list
+from redis._parsers import helpers as _helpers
 
 # redis-py >= 5.1 re-authenticates released connections through these events (redis.event).
 _events: Any = importlib.import_module("redis.event") if importlib.util.find_spec("redis.event") else None
@@ -93,12 +93,12 @@ def set_read_timeout(connection: Any, timeout: float | None) -> None:
     settimeout = getattr(getattr(connection, "_sock", None), "settimeout", None)
     if settimeout is not None:  # fakeredis's sockets have no timeout
         settimeout(timeout)
-    parser = getattr(connection, "_parser", None)
+    parser: Any = getattr(connection, "_parser", None)
     if hasattr(parser, "_socket_timeout"):  # hiredis
-        parser._socket_timeout = timeout  # type: ignore[union-attr]
-    buffer = getattr(parser, "_buffer", None)
+        parser._socket_timeout = timeout
+    buffer: Any = getattr(parser, "_buffer", None)
     if hasattr(buffer, "socket_timeout"):  # RESP2 and RESP3 in Python
-        buffer.socket_timeout = timeout  # type: ignore[union-attr]
+        buffer.socket_timeout = timeout
 
 
 def connection_kwargs(pool: Any) -> dict[str, Any]:
@@ -172,5 +172,6 @@ def cluster_needs_init(client: Any) -> bool:
 
 def parse_client_list(reply: Any) -> list[dict[str, Any]]:
     """``CLIENT LIST`` parsed as redis-py parses it (its parser lives in a private module)."""
-    listing: list[dict[str, Any]] = _parse_client_list(reply)
+    parse: Any = _helpers.parse_client_list
+    listing: list[dict[str, Any]] = parse(reply)
     return listing

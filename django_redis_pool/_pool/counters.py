@@ -118,5 +118,5 @@ def leak_message(pool: str, leak: Leak) -> str:
     return (
         f"Redis pool {pool}: a connection {state} {leak.held:.1f}s, longer than "
         f"LEAK_WARNING={leak.limit:g}s. Taken by {owner} at:\n"
-        + "".join(traceback.format_list(stack)).rstrip()  # type: ignore[arg-type]
+        + "".join(traceback.format_list(stack)).rstrip()
     )

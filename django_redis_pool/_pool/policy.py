@@ -156,7 +156,9 @@ class PoolPolicy(Generic[C, W]):
     def enqueue(self, waiter: W) -> None:
         self.waiters.append(waiter)
 
-    def claim(self, waiter: W, now: float, waited: float, origin: Origin | None = None) -> C | Decision | None:
+    def claim(
+        self, waiter: W, now: float, waited: float, origin: Origin | None = None
+    ) -> C | Decision | None:
         """A woken or timed-out waiter's outcome: its connection, CREATE (a reserved slot), or None
         (it timed out, counted as exhausted). A hand-over wins over a timeout that came with it."""
         self._record_wait(waited)
@@ -197,7 +199,7 @@ class PoolPolicy(Generic[C, W]):
 
     # -- release ---------------------------------------------------------------------------
 
-    def release(self, connection: C, now: float, owned: bool = True) -> W | Decision | None:
+    def release(self, connection: C, now: float, owned: int = True) -> W | Decision | None:
         """Where a returned connection goes: a waiter to wake, None (idle, or closed and its slot
         freed), or IGNORED. ``owned`` False: the driver's pool disowns it (redis-py's
         ``owns_connection``), so it is closed and its slot freed."""

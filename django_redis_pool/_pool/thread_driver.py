@@ -90,7 +90,7 @@ class Pool(redis.ConnectionPool):
     # -- redis-py's view of the state: the policy's own containers ---------------------------
 
     @property
-    def _available_connections(self) -> list[Any]:  # type: ignore[override]
+    def _available_connections(self) -> list[Any]:
         return self._policy.idle
 
     @_available_connections.setter
@@ -98,7 +98,7 @@ class Pool(redis.ConnectionPool):
         pass  # redis-py's reset(): reset() has renewed the policy
 
     @property
-    def _in_use_connections(self) -> set[Any]:  # type: ignore[override]
+    def _in_use_connections(self) -> set[Any]:
         return self._policy.in_use
 
     @_in_use_connections.setter
@@ -106,7 +106,7 @@ class Pool(redis.ConnectionPool):
         pass
 
     @property
-    def _created_connections(self) -> int:  # type: ignore[override]
+    def _created_connections(self) -> int:
         return self._policy.connections
 
     @_created_connections.setter
@@ -244,7 +244,12 @@ class Pool(redis.ConnectionPool):
             compat.checkpid(self)
         policy = self._policy
         dispatcher = self._release_dispatcher
-        if dispatcher is not None and _dispatch and connection.pid == self.pid and connection in policy.in_use:
+        if (
+            dispatcher is not None
+            and _dispatch
+            and connection.pid == self.pid
+            and connection in policy.in_use
+        ):
             # redis-py re-authenticates a released connection through this event (AUTH, then its
             # reply, on the connection): do it while the caller still owns the connection, before
             # a waiter or the idle stack can have it. redis-py's own pool does it under its lock.

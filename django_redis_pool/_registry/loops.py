@@ -78,11 +78,11 @@ def get_async_redis(alias: str = DEFAULT_ALIAS) -> redis.asyncio.Redis:
         ) from None
     state = _loops.get(loop)
     if state is not None and state.generation == registry.generation() and state.pid == os.getpid():
-        try:
-            return state.clients[alias]  # type: ignore[no-any-return]
-        except KeyError:
-            pass
-    return _create(loop, alias)  # type: ignore[no-any-return]
+        client: redis.asyncio.Redis | None = state.clients.get(alias)
+        if client is not None:
+            return client
+    created: redis.asyncio.Redis = _create(loop, alias)  # a RedisCluster for a Cluster alias
+    return created
 
 
 def _create(loop: asyncio.AbstractEventLoop, alias: str) -> Any:

@@ -9,6 +9,7 @@ from .._registry import loops
 from .._registry import sync as registry
 from .._topology.entry import PoolEntry
 
+
 def get_stats(alias: str | None = None) -> dict[str, Any]:
     """Counters of one alias's pools, with its asyncio pools' under ``"async"`` when it has any; of
     every alias, by alias, when ``alias`` is None."""
@@ -36,7 +37,7 @@ def async_stats(alias: str) -> dict[str, Any] | None:
 def pool_rows() -> list[tuple[str, str, str, dict[str, Any]]]:
     """(alias, node, driver, stats) of every pool of this process: a Cluster node's name or "" for
     ``node``; ``driver`` "sync", or "asyncio" for an alias's asyncio pools taken together."""
-    rows = []
+    rows: list[tuple[str, str, str, dict[str, Any]]] = []
     for alias, entry in sorted(registry.entries().items()):
         rows.extend((alias, node, "sync", pool.stats()) for node, pool in sorted(entry.node_pools().items()))
         found = async_stats(alias)

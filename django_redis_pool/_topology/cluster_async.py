@@ -34,11 +34,11 @@ class AsyncClusterClient(RedisCluster):
         return await super().execute_command(*args, **kwargs)
 
 
-def build_async_cluster(entry: PoolEntry) -> AsyncClusterClient:
+def build_async_cluster(entry: PoolEntry) -> RedisCluster:
     kwargs = dict(entry.settings.kwargs)
     kwargs.pop("timeout", None)  # no pool to wait on: the client keeps connections per node
     kwargs.pop("retry", None)
     settings = entry.settings
     if settings.client_name is not None:
         kwargs["client_name"] = format_client_name(settings.client_name, settings.alias, os.getpid())
-    return AsyncClusterClient.from_url(settings.url, **kwargs)  # type: ignore[return-value]
+    return AsyncClusterClient.from_url(settings.url, **kwargs)

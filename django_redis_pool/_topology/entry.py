@@ -36,10 +36,10 @@ class Limits:
 class PoolEntry:
     """A single-server alias (and the base of the other kinds): one pool, one ``redis.Redis``."""
 
-    def __init__(self, settings: PoolSettings, limits: Limits, pool: Pool, client: Any) -> None:
+    def __init__(self, settings: PoolSettings, limits: Limits, pool: Pool | None, client: Any) -> None:
         self.settings = settings
         self.limits = limits
-        self.pool: Any = pool
+        self.pool = pool  # None for a Cluster alias: a pool per node
         self._client = client
 
     @property
@@ -58,17 +58,22 @@ class PoolEntry:
     def connection_arguments(self) -> tuple[Any, dict[str, Any]]:
         """(connection class, keyword arguments) to open one connection of this alias's kind by hand,
         as ``redis_pool_status`` does; host and port are the caller's for the distributed kinds."""
-        return self.pool.connection_class, dict(compat.connection_kwargs(self.pool))
+        pool = self.single_pool()
+        return pool.connection_class, dict(compat.connection_kwargs(pool))
+
+    def single_pool(self) -> Pool:
+        assert self.pool is not None, "overridden where there is no single pool"
+        return self.pool
 
     def node_pools(self) -> dict[str, Pool]:
         """Every pool of this alias, by the server it connects to ("" when that is not fixed)."""
-        return {"": self.pool}
+        return {"": self.single_pool()}
 
     def stats(self) -> dict[str, Any]:
-        return self.pool.stats()  # type: ignore[no-any-return]
+        return self.single_pool().stats()
 
     def close(self) -> None:
-        self.pool.disconnect()
+        self.single_pool().disconnect()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.settings.alias!r} {self.settings.safe_url!r}>"

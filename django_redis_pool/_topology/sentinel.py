@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import redis
@@ -25,7 +25,7 @@ from redis.sentinel import Sentinel, SentinelConnectionPool
 from .._conf.build_errors import BUILD_ERRORS, setting_error
 from .._conf.settings import PoolSettings
 from .._pool import compat
-from .._pool.thread_driver import BlockingPool, NonBlockingPool
+from .._pool.thread_driver import BlockingPool, NonBlockingPool, Pool
 from .entry import PoolEntry, effective_limits, pool_arguments
 
 logger = logging.getLogger("django_redis_pool")
@@ -38,19 +38,18 @@ SWITCHED = "+switch-master"
 ABORTED = "-failover-abort-*"
 
 
-class SentinelPoolMixin:
+class SentinelPoolMixin(Pool):
     """Follows a :class:`FailoverWatcher`'s announcements before asking the sentinels."""
 
     service_name: str
     sentinel_manager: Sentinel
     is_master: bool
-    disconnect_idle: Callable[[Callable[[Any], bool]], None]
     _announced_master: Address | None = None
     _watcher: FailoverWatcher | None = None
 
     def get_master_address(self) -> Address:
         announced = self._announced_master
-        found = self.sentinel_manager.discover_master(self.service_name)  # type: ignore[no-untyped-call]
+        found = self.sentinel_manager.discover_master(self.service_name)
         discovered: Address = (found[0], int(found[1]))
         if announced is not None:
             if discovered == announced:
@@ -71,7 +70,8 @@ class SentinelPoolMixin:
         logger.info("django_redis_pool: %r now uses master %s:%s", self, *address)
 
     def reset(self) -> None:
-        super().reset()  # type: ignore[misc]
+        super().reset()  # from SentinelConnectionPool.__init__ too, once its proxy exists
+        compat.route_master_lookups(self)
         watcher = self._watcher
         if watcher is not None:
             watcher.ensure_running()  # a forked child: its own threads, on its first use
@@ -86,17 +86,9 @@ class SentinelPoolMixin:
 class SentinelBlockingPool(SentinelPoolMixin, SentinelConnectionPool, BlockingPool):
     """A Sentinel-managed, fair, blocking pool."""
 
-    def __init__(self, service_name: str, sentinel_manager: Sentinel, **kwargs: Any) -> None:
-        super().__init__(service_name, sentinel_manager, **kwargs)  # type: ignore[no-untyped-call]
-        compat.route_master_lookups(self)
-
 
 class SentinelNonBlockingPool(SentinelPoolMixin, SentinelConnectionPool, NonBlockingPool):
     """A Sentinel-managed pool that raises at once when full."""
-
-    def __init__(self, service_name: str, sentinel_manager: Sentinel, **kwargs: Any) -> None:
-        super().__init__(service_name, sentinel_manager, **kwargs)  # type: ignore[no-untyped-call]
-        compat.route_master_lookups(self)
 
 
 class FailoverWatcher:
@@ -140,7 +132,7 @@ class FailoverWatcher:
         backoff = 0.1
         while not self._stop.is_set():
             client = redis.Redis(host=address[0], port=address[1], **self.sentinel_kwargs)
-            pubsub = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
             try:
                 pubsub.subscribe(PROMOTING, SWITCHED)
                 pubsub.psubscribe(ABORTED)
@@ -180,7 +172,7 @@ class SentinelEntry(PoolEntry):
     def connection_arguments(self) -> tuple[Any, dict[str, Any]]:
         kwargs = dict(compat.connection_kwargs(self.pool))
         kwargs.pop("connection_pool", None)
-        ssl = issubclass(self.pool.connection_class, SSLConnection)
+        ssl = issubclass(self.single_pool().connection_class, SSLConnection)
         return (SSLConnection if ssl else Connection), kwargs
 
     def sentinel_arguments(self) -> dict[str, Any]:
@@ -190,12 +182,12 @@ class SentinelEntry(PoolEntry):
         watcher = getattr(self.pool, "_watcher", None)
         if watcher is not None:
             watcher.stop()
-        self.pool.disconnect()
+        self.single_pool().disconnect()
 
 
 def _data_node_arguments(settings: PoolSettings) -> dict[str, Any]:
     """Credentials, database and TLS for the data nodes, from a host-less URL such as redis://:pw@/0."""
-    values: dict[str, Any] = parse_url(settings.url)  # type: ignore[no-untyped-call]
+    values: dict[str, Any] = parse_url(settings.url)
     values.pop("host", None)
     values.pop("port", None)
     if values.pop("connection_class", None) is not None or settings.scheme == "rediss":
@@ -221,7 +213,7 @@ def build(settings: PoolSettings) -> SentinelEntry:
     ssl = kwargs.pop("ssl", False)
     pool_class = SentinelBlockingPool if settings.blocking else SentinelNonBlockingPool
     sentinel_kwargs = _sentinel_arguments(settings)
-    manager = Sentinel(list(config.sentinels), sentinel_kwargs=sentinel_kwargs)  # type: ignore[no-untyped-call]
+    manager = Sentinel(list(config.sentinels), sentinel_kwargs=sentinel_kwargs)
     try:
         pool = pool_class(config.service_name, manager, is_master=not config.is_replica, ssl=ssl, **kwargs)
         limits = effective_limits(
