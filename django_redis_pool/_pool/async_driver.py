@@ -24,7 +24,7 @@ from redis.exceptions import RedisError
 from ..exceptions import PoolExhaustedError
 from . import compat
 from .counters import Snapshot, leak_message, summarize
-from .naming import format_client_name
+from .naming import format_client_name, pool_repr
 from .policy import CREATE, EXHAUSTED, IGNORED, WAIT, PoolPolicy
 from .state import Leak, Origin, caller_origin
 
@@ -34,7 +34,7 @@ _monotonic = time.monotonic
 Waiter = asyncio.Future[None]
 
 
-class AsyncPool(redis.asyncio.ConnectionPool):
+class AsyncPool(compat.RedisPyState, redis.asyncio.ConnectionPool):
     """A fair, bounded, counted asyncio pool for one alias on one event loop."""
 
     _policy: PoolPolicy[Any, Waiter]
@@ -75,24 +75,6 @@ class AsyncPool(redis.asyncio.ConnectionPool):
         # Released but not yet back: the awaits of release() (re-authentication, closing), during
         # which a second release of the same connection is ignored.
         self._releasing: set[Any] = set()
-
-    # -- redis-py's view of the state: the policy's own containers ---------------------------
-
-    @property
-    def _available_connections(self) -> list[Any]:
-        return self._policy.idle
-
-    @_available_connections.setter
-    def _available_connections(self, value: list[Any]) -> None:
-        pass  # redis-py's __init__: the policy is made just after
-
-    @property
-    def _in_use_connections(self) -> set[Any]:
-        return self._policy.in_use  # strong references: redis-py 8 keeps a WeakSet
-
-    @_in_use_connections.setter
-    def _in_use_connections(self, value: set[Any]) -> None:
-        pass
 
     @property
     def max_lifetime(self) -> float | None:
@@ -247,7 +229,4 @@ class AsyncPool(redis.asyncio.ConnectionPool):
             raise error
 
     def __repr__(self) -> str:
-        limits = f"max_connections={self.max_connections}"
-        if self.blocking:
-            limits += f", pool_timeout={self.timeout}"
-        return f"<{type(self).__name__} alias={self.alias!r} url={self.safe_url!r} {limits}>"
+        return pool_repr(self, self.max_connections, self.blocking, self.timeout)

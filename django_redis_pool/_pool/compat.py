@@ -13,6 +13,8 @@ from typing import Any
 import redis
 from redis._parsers import helpers as _helpers
 
+from .policy import PoolPolicy
+
 # redis-py >= 5.1 re-authenticates released connections through these events (redis.event).
 _events: Any = importlib.import_module("redis.event") if importlib.util.find_spec("redis.event") else None
 AfterConnectionReleasedEvent: Any = getattr(_events, "AfterConnectionReleasedEvent", None)
@@ -46,6 +48,39 @@ def reset_base(pool: redis.ConnectionPool) -> None:
 def checkpid(pool: redis.ConnectionPool) -> None:
     """redis-py's fork check: a pool first used in a forked child resets itself, once."""
     pool._checkpid()
+
+
+class RedisPyState:
+    """redis-py's names for a pool's state (``_available_connections``, ``_in_use_connections``,
+    ``_created_connections``), served from the pool's policy, so that redis-py's own methods
+    (``disconnect``, ``set_retry``, re-authentication, maintenance notifications) see its state.
+    redis-py's assignments to them (``reset()``, ``__init__``) are no-ops: the pool renews its policy."""
+
+    _policy: PoolPolicy[Any, Any]
+
+    @property
+    def _available_connections(self) -> list[Any]:
+        return self._policy.idle
+
+    @_available_connections.setter
+    def _available_connections(self, value: list[Any]) -> None:
+        pass
+
+    @property
+    def _in_use_connections(self) -> set[Any]:
+        return self._policy.in_use
+
+    @_in_use_connections.setter
+    def _in_use_connections(self, value: set[Any]) -> None:
+        pass
+
+    @property
+    def _created_connections(self) -> int:
+        return self._policy.connections
+
+    @_created_connections.setter
+    def _created_connections(self, value: int) -> None:
+        pass  # redis-py's make_connection() counts; the policy counted the slot first
 
 
 # -- connections -----------------------------------------------------------------------------

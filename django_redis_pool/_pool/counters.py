@@ -8,6 +8,7 @@ the keys and their types are the same everywhere.
 
 from __future__ import annotations
 
+import collections
 import traceback
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
@@ -78,6 +79,47 @@ class Snapshot(NamedTuple):
     closed_for_idle: int
     leak_warnings: int
     oldest_checkout_age: float | None
+
+
+class Counters:
+    """Every counter of one pool (a base of :class:`.policy.PoolPolicy`, which changes them)."""
+
+    def __init__(self) -> None:
+        self.checkouts = self.peak = self.established = self.connection_errors = 0
+        self.exhausted = self.waits = self.closed_for_age = self.closed_for_idle = self.leak_warnings = 0
+        self.wait_total = self.wait_max = 0.0
+        self.recent_waits: collections.deque[float] = collections.deque(maxlen=WAIT_WINDOW)
+
+    def _record_wait(self, waited: float) -> None:
+        self.waits += 1
+        self.wait_total += waited
+        self.recent_waits.append(waited)
+        if waited > self.wait_max:
+            self.wait_max = waited
+
+    def counted(
+        self, max_connections: int, in_use: int, idle: int, waiting: int, oldest: float | None
+    ) -> Snapshot:
+        """The counters with the pool's state at one moment (``oldest``: the longest checkout's age)."""
+        return Snapshot(
+            max_connections=max_connections,
+            in_use=in_use,
+            idle=idle,
+            waiting=waiting,
+            peak_in_use=self.peak,
+            connections_created=self.established,
+            checkouts=self.checkouts,
+            waits=self.waits,
+            wait_total=self.wait_total,
+            wait_max=self.wait_max,
+            recent_waits=tuple(self.recent_waits),
+            exhausted=self.exhausted,
+            connection_errors=self.connection_errors,
+            closed_for_age=self.closed_for_age,
+            closed_for_idle=self.closed_for_idle,
+            leak_warnings=self.leak_warnings,
+            oldest_checkout_age=oldest,
+        )
 
 
 def percentile(ordered: Sequence[float], fraction: float) -> float:

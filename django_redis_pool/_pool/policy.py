@@ -1,17 +1,12 @@
 """The pool's decisions, without I/O: who gets which connection, when one is too old or idle, what
-is a leak, and every counter.
+is a leak (:mod:`.leaks`), and every counter (:mod:`.counters`).
 
-A driver (:mod:`.thread_driver`, :mod:`.async_driver`) tells a :class:`PoolPolicy` what happened
-(a checkout, a release, a wait that ended) and does what the answer says: hand over an idle
-connection, make a new one, queue the caller, wake a waiter, close sockets, log. The policy never
-blocks, sleeps, reads a clock or touches a socket: time comes in as ``now``, randomness through
-``random``, and whether a connection holds a socket through the ``is_open`` predicate. The thread
-driver calls it under its pool lock; the asyncio driver between two awaits.
-
-A *slot* is a unit of MAX_CONNECTIONS: a connection that exists, or one reserved for a caller
-about to make it. A release frees a slot or passes it on, never both and never neither, so no
-slot is ever lost: ``len(in_use) + len(idle) + reserved == slots <= max_connections``, where
-``in_use`` counts connections handed to a waiter that has not claimed them yet.
+A driver (:mod:`.thread_driver` under its lock, :mod:`.async_driver` between two awaits) tells the
+policy what happened and does what the answer says: hand over a connection, make one, queue the
+caller, wake a waiter, close sockets, log. Time comes in as ``now``, randomness as ``random``, and
+whether a connection holds a socket through ``is_open``. A *slot* (a unit of MAX_CONNECTIONS) is a
+connection or one reserved for a caller about to make it; a release frees it or passes it on, so
+``len(in_use) + len(idle) + reserved == slots <= max_connections`` always holds.
 """
 
 from __future__ import annotations
@@ -22,7 +17,8 @@ import random as _random
 from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
 
-from .counters import WAIT_WINDOW, Snapshot, summarize
+from .counters import Counters, Snapshot, summarize
+from .leaks import LeakWatch
 from .state import ConnectionState, Leak, Origin
 
 C = TypeVar("C", bound=Hashable)  # a connection, opaque
@@ -42,7 +38,7 @@ EXHAUSTED = Decision.EXHAUSTED
 IGNORED = Decision.IGNORED
 
 
-class PoolPolicy(Generic[C, W]):
+class PoolPolicy(Counters, LeakWatch[C], Generic[C, W]):
     """One pool's state and decisions; see the module docstring."""
 
     def __init__(
@@ -56,6 +52,14 @@ class PoolPolicy(Generic[C, W]):
         is_open: Callable[[C], bool] = lambda connection: True,
         random: Callable[[], float] = _random.random,
     ) -> None:
+        self._settings: dict[str, Any] = {
+            "blocking": blocking,
+            "max_lifetime": max_lifetime,
+            "max_idle": max_idle,
+            "leak_warning": leak_warning,
+            "is_open": is_open,
+            "random": random,
+        }
         self.max_connections = max_connections
         self.blocking = blocking
         self.max_lifetime = max_lifetime
@@ -75,22 +79,12 @@ class PoolPolicy(Generic[C, W]):
         self.reserved = 0
         # Work for the driver once it has let go of its lock: connections to close, leaks to log.
         self.chores: list[C | Leak] = []
-        self.checkouts = self.peak = self.established = self.connection_errors = 0
-        self.exhausted = self.waits = self.closed_for_age = self.closed_for_idle = self.leak_warnings = 0
-        self.wait_total = self.wait_max = self.next_leak_scan = 0.0
-        self.recent_waits: collections.deque[float] = collections.deque(maxlen=WAIT_WINDOW)
+        Counters.__init__(self)
+        LeakWatch.__init__(self)
 
     def renewed(self) -> PoolPolicy[C, W]:
         """A fresh policy with the same settings: a forked child's, which owns nothing yet."""
-        return type(self)(
-            self.max_connections,
-            blocking=self.blocking,
-            max_lifetime=self.max_lifetime,
-            max_idle=self.max_idle,
-            leak_warning=self.leak_warning,
-            is_open=self.is_open,
-            random=self.random,
-        )
+        return type(self)(self.max_connections, **self._settings)
 
     @property
     def connections(self) -> int:
@@ -147,9 +141,6 @@ class PoolPolicy(Generic[C, W]):
         self.checkouts -= 1
         if connection_error:
             self.connection_errors += 1
-
-    def connection_failed(self) -> None:
-        self.connection_errors += 1
 
     # -- waiting ---------------------------------------------------------------------------
 
@@ -214,17 +205,13 @@ class PoolPolicy(Generic[C, W]):
             return IGNORED  # not ours, or already on its way to a waiter
         self.in_use.remove(connection)
         if self.leak_warning is not None:
-            self._report_overdue(connection, now, released=True)
-            state = self.states.get(connection)
-            if state is not None:
-                state.checked_out_at = state.origin = None
-            self._scan_for_leaks(now)
+            self._stamp_release(connection, now)
         expired = owned and self._expired(connection, now)
         if expired or not owned:
             # Retired before anyone else can have it: the driver closes it, a waiter gets the slot.
             if expired:
                 self.closed_for_age += 1
-            self._forget(connection)
+            self.states.pop(connection, None)
             self.chores.append(connection)
             return self._free_slot()
         return self._put_back(connection, now)
@@ -240,10 +227,6 @@ class PoolPolicy(Generic[C, W]):
         if state is not None and self.max_lifetime is not None:
             state.expires_at = now + self.max_lifetime * (1.0 - self.random() * 0.1)
 
-    def select_idle(self, predicate: Callable[[C], bool]) -> list[C]:
-        """Idle connections matching ``predicate`` (to close in place: they stay pooled)."""
-        return [connection for connection in self.idle if predicate(connection)]
-
     def take_chores(self) -> list[C | Leak]:
         chores, self.chores = self.chores, []
         return chores
@@ -251,33 +234,13 @@ class PoolPolicy(Generic[C, W]):
     # -- observability ---------------------------------------------------------------------
 
     def snapshot(self, now: float) -> Snapshot:
-        states = [self.states.get(connection) for connection in self.in_use]
-        taken = [s.checked_out_at for s in states if s is not None and s.checked_out_at is not None]
-        return Snapshot(
-            max_connections=self.max_connections,
-            in_use=len(self.in_use),
-            idle=sum(1 for connection in self.idle if self.is_open(connection)),
-            waiting=len(self.waiters),
-            peak_in_use=self.peak,
-            connections_created=self.established,
-            checkouts=self.checkouts,
-            waits=self.waits,
-            wait_total=self.wait_total,
-            wait_max=self.wait_max,
-            recent_waits=tuple(self.recent_waits),
-            exhausted=self.exhausted,
-            connection_errors=self.connection_errors,
-            closed_for_age=self.closed_for_age,
-            closed_for_idle=self.closed_for_idle,
-            leak_warnings=self.leak_warnings,
-            oldest_checkout_age=now - min(taken) if taken else None,
-        )
+        idle = sum(1 for connection in self.idle if self.is_open(connection))
+        oldest = self._oldest_checkout(now)
+        return self.counted(self.max_connections, len(self.in_use), idle, len(self.waiters), oldest)
 
     def stats(self, now: float) -> dict[str, Any]:
         """This pool's stats: the keys of ``counters.STATS_KEYS``, the same for every driver."""
         return summarize([self.snapshot(now)])
-
-    # -- internals -------------------------------------------------------------------------
 
     def _checked_out(self, connection: C, now: float, origin: Origin | None) -> None:
         self.checkouts += 1
@@ -287,10 +250,7 @@ class PoolPolicy(Generic[C, W]):
             self.closed_for_age += 1
             self.chores.append(connection)  # closed by its new owner, which then reconnects it
         if self.leak_warning is not None:
-            state = self.states.get(connection)
-            if state is not None:
-                state.checked_out_at, state.origin, state.leak_warned = now, origin, False
-            self._scan_for_leaks(now)
+            self._stamp_checkout(connection, now, origin)
 
     def _put_back(self, connection: C, now: float) -> W | None:
         if self.waiters:
@@ -316,9 +276,6 @@ class PoolPolicy(Generic[C, W]):
         self.slots -= 1
         return None
 
-    def _forget(self, connection: C) -> None:
-        self.states.pop(connection, None)
-
     def _reap(self, now: float) -> None:
         """Close connections idle longer than MAX_IDLE, from the bottom of the LIFO stack."""
         assert self.max_idle is not None
@@ -332,7 +289,7 @@ class PoolPolicy(Generic[C, W]):
         stale, idle[:reaped] = idle[:reaped], []
         self.slots -= reaped
         for connection in stale:
-            self._forget(connection)
+            self.states.pop(connection, None)
             if self.is_open(connection):
                 self.closed_for_idle += 1
                 self.chores.append(connection)
@@ -340,30 +297,3 @@ class PoolPolicy(Generic[C, W]):
     def _expired(self, connection: C, now: float) -> bool:
         state = self.states.get(connection)
         return state is not None and state.expires_at <= now and self.is_open(connection)
-
-    def _record_wait(self, waited: float) -> None:
-        self.waits += 1
-        self.wait_total += waited
-        self.recent_waits.append(waited)
-        if waited > self.wait_max:
-            self.wait_max = waited
-
-    def _report_overdue(self, connection: C, now: float, released: bool) -> None:
-        assert self.leak_warning is not None
-        state = self.states.get(connection)
-        if state is None or state.checked_out_at is None or state.leak_warned:
-            return
-        held = now - state.checked_out_at
-        if held > self.leak_warning:
-            state.leak_warned = True
-            self.leak_warnings += 1
-            self.chores.append(Leak(held, self.leak_warning, state.origin, released))
-
-    def _scan_for_leaks(self, now: float) -> None:
-        assert self.leak_warning is not None
-        if now < self.next_leak_scan:
-            return
-        self.next_leak_scan = now + min(self.leak_warning / 2, 1.0)
-        # A copy: an allocation may run a finalizer (PubSub.__del__) that releases into the pool.
-        for connection in list(self.in_use):
-            self._report_overdue(connection, now, released=False)

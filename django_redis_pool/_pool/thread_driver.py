@@ -1,15 +1,10 @@
 """The thread driver: a fair blocking pool and a non-blocking one, around :mod:`.policy`.
 
-Both subclass ``redis.ConnectionPool``, and redis-py's view of the pool state
-(``_available_connections``, ``_in_use_connections``, ``_created_connections``) is the policy's
-own, so every other redis-py method (``disconnect``, ``set_retry``, re-authentication,
-maintenance notifications) works on them unchanged. This module only locks, waits, wakes and
-does I/O; every decision is the policy's, taken under the pool lock:
-
-* A caller that finds every connection busy queues as a :class:`_Waiter` (a lock it blocks on);
-  a release hands its connection (or, when it retired it, its slot) straight to the longest
-  waiter, so no thread that never waited can take it first. ``POOL_TIMEOUT`` bounds every wait.
-* Closing sockets and logging (MAX_LIFETIME, MAX_IDLE, LEAK_WARNING) happen after the lock.
+Both subclass ``redis.ConnectionPool`` (redis-py's own methods see the policy's state through
+:class:`.compat.RedisPyState`). This module only locks, waits, wakes and does I/O; every decision
+is the policy's, under the pool lock. A caller that finds every connection busy blocks on its own
+:class:`_Waiter` lock until a release hands it a connection (or a slot), first come, first served;
+sockets are closed and warnings logged after the lock.
 """
 
 from __future__ import annotations
@@ -21,17 +16,14 @@ import time
 from typing import Any
 
 import redis
-from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
-from redis.exceptions import ResponseError as RedisResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.retry import Retry
 
 from ..exceptions import PoolExhaustedError
-from . import compat
+from . import compat, probe
 from .counters import Snapshot, leak_message, summarize
-from .naming import format_client_name
+from .naming import format_client_name, pool_repr
 from .policy import CREATE, EXHAUSTED, IGNORED, WAIT, PoolPolicy
 from .state import Leak, Origin, caller_origin
 
@@ -60,7 +52,7 @@ def finish(pool: str, chores: list[Any]) -> None:
             chore.disconnect()
 
 
-class Pool(redis.ConnectionPool):
+class Pool(compat.RedisPyState, redis.ConnectionPool):
     """The shared implementation; use :class:`BlockingPool` or :class:`NonBlockingPool`."""
 
     blocking: bool
@@ -86,32 +78,6 @@ class Pool(redis.ConnectionPool):
         self.leak_warning = leak_warning
         super().__init__(*args, **kwargs)
         self._release_dispatcher = compat.release_dispatcher(self)
-
-    # -- redis-py's view of the state: the policy's own containers ---------------------------
-
-    @property
-    def _available_connections(self) -> list[Any]:
-        return self._policy.idle
-
-    @_available_connections.setter
-    def _available_connections(self, value: list[Any]) -> None:
-        pass  # redis-py's reset(): reset() has renewed the policy
-
-    @property
-    def _in_use_connections(self) -> set[Any]:
-        return self._policy.in_use
-
-    @_in_use_connections.setter
-    def _in_use_connections(self, value: set[Any]) -> None:
-        pass
-
-    @property
-    def _created_connections(self) -> int:
-        return self._policy.connections
-
-    @_created_connections.setter
-    def _created_connections(self, value: int) -> None:
-        pass  # redis-py's make_connection() counts; the policy counted the slot first
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -250,9 +216,8 @@ class Pool(redis.ConnectionPool):
             and connection.pid == self.pid
             and connection in policy.in_use
         ):
-            # redis-py re-authenticates a released connection through this event (AUTH, then its
-            # reply, on the connection): do it while the caller still owns the connection, before
-            # a waiter or the idle stack can have it. redis-py's own pool does it under its lock.
+            # redis-py re-authenticates a released connection through this event (AUTH and its
+            # reply): while the caller still owns it, before a waiter or the idle stack has it.
             try:
                 compat.dispatch_released(dispatcher, connection)
             except BaseException:
@@ -276,10 +241,9 @@ class Pool(redis.ConnectionPool):
                 finish(repr(self.alias), chores)
 
     def disconnect_idle(self, predicate: Any) -> None:
-        """Close (in place: they stay pooled and reconnect on use) the idle connections matching
-        ``predicate``, under the pool lock so none is checked out meanwhile."""
+        """Close the idle connections matching ``predicate`` (they stay pooled), under the lock."""
         with self._lock:
-            for connection in self._policy.select_idle(predicate):
+            for connection in [c for c in self._policy.idle if predicate(c)]:
                 connection.disconnect()
 
     # -- a bounded command (health probes, metrics) ------------------------------------------
@@ -290,42 +254,9 @@ class Pool(redis.ConnectionPool):
         return self.execute_within(timeout, "PING", expect=(b"PONG", "PONG", True))[1]
 
     def execute_within(self, timeout: float, *args: Any, expect: tuple[Any, ...] = ()) -> tuple[Any, float]:
-        """Send one command on one of this pool's own connections; (its raw reply, seconds taken).
-        A reply not in ``expect`` (when given) means the connection was out of step: it is closed.
-
-        The wait for a free connection, the connect (no retries) and every read are bounded by what
-        is left of ``timeout``, on the checked-out connection only: the pool's and its other
-        connections' timeouts are untouched, and the connection's own are restored before release.
-        A connection that failed or timed out is closed (its reply may still come), never reused.
-        """
-        if self.pid != _getpid():
-            compat.checkpid(self)
-        deadline = _monotonic() + timeout
-        connection = self._checkout(wait_limit=timeout)
-        saved = (connection.socket_timeout, connection.socket_connect_timeout, connection.retry)
-        try:
-            left = max(deadline - _monotonic(), 0.001)
-            connection.socket_connect_timeout = left
-            connection.retry = Retry(NoBackoff(), 0)
-            compat.set_read_timeout(connection, left)
-            started = _monotonic()
-            connection.connect()  # nothing to do when it is open
-            connection.send_command(*args)
-            reply = connection.read_response()
-            if expect and reply not in expect:
-                raise RedisConnectionError(f"{args[0]} answered {reply!r}")
-            return reply, _monotonic() - started
-        except BaseException as exc:
-            if not isinstance(exc, RedisResponseError):  # the reply was read whole: still in step
-                connection.disconnect()
-                if isinstance(exc, RedisError | OSError):
-                    with self._lock:
-                        self._policy.connection_failed()
-            raise
-        finally:
-            connection.socket_connect_timeout, connection.retry = saved[1], saved[2]
-            compat.set_read_timeout(connection, saved[0])
-            self.release(connection)
+        """One command on one of this pool's own connections, all of it within ``timeout``: (its raw
+        reply, seconds taken). See :func:`.probe.execute_within`."""
+        return probe.execute_within(self, timeout, args, expect)
 
     # -- observability ---------------------------------------------------------------------
 
@@ -343,10 +274,7 @@ class Pool(redis.ConnectionPool):
         return summarize([self.snapshot()])
 
     def __repr__(self) -> str:
-        limits = f"max_connections={self.max_connections}"
-        if self.blocking:
-            limits += f", pool_timeout={self.timeout}"
-        return f"<{type(self).__name__} alias={self.alias!r} url={self.safe_url!r} {limits}>"
+        return pool_repr(self, self.max_connections, self.blocking, self.timeout)
 
 
 class BlockingPool(Pool):
