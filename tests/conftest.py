@@ -39,6 +39,16 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 SAFE_LIMITS = {"SOCKET_TIMEOUT": 5, "SOCKET_CONNECT_TIMEOUT": 5, "POOL_TIMEOUT": 5}
 
+# The fixtures that start redis-server: a test using any of them (directly or through another
+# fixture, such as `real_redis`) is marked `real_redis`, so `-m "not real_redis"` runs without one.
+SERVER_FIXTURES = frozenset({"redis_server", "redis_cluster", "_sentinel_topologies"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.real_redis)
+
 
 def skip_or_fail(message: str) -> NoReturn:
     """Skip locally; under CI a missing prerequisite is a failure, not a skip."""
