@@ -186,4 +186,6 @@ def loop_pools(alias: str) -> list[AsyncPool]:
     # iterates would raise "dictionary changed size during iteration".
     with _lock:
         states = list(_loops.values())
-    return [state.pools[alias] for state in states if alias in state.pools]
+    # A forked child inherits its parent's loops, but none of their pools is the child's.
+    pid = os.getpid()
+    return [state.pools[alias] for state in states if state.pid == pid and alias in state.pools]
