@@ -40,12 +40,11 @@ def test_only_redis_py_5_0_resets_its_lock_to_a_plain_one() -> None:
     assert compat.BASE_RESET_REPLACES_LOCK is (REDIS_VERSION < (5, 1))
 
 
-def test_reset_base_keeps_the_pool_reentrant_lock_and_sets_the_pid() -> None:
+def test_a_reset_pool_keeps_a_reentrant_lock_and_its_pid() -> None:
     pool = BlockingPool(max_connections=1)
-    lock = pool._lock = threading.RLock()
     pool.pid = -1
-    compat.reset_base(pool)
-    assert (pool.pid, pool._lock) == (os.getpid(), lock)
+    pool.reset()
+    assert (pool.pid, type(pool._lock)) == (os.getpid(), type(threading.RLock()))
 
 
 def test_checkpid_resets_a_pool_first_used_in_another_process() -> None:

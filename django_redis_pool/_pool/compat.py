@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import os
 from typing import Any
 
 import redis
@@ -35,14 +34,6 @@ def _base_reset_replaces_the_lock() -> bool:
 # A plain Lock deadlocks when the GC runs a finalizer under it that releases into the pool
 # (PubSub.__del__, Pipeline.__del__: redis-py issues 2883, 3081, 3289); our pools keep an RLock.
 BASE_RESET_REPLACES_LOCK = _base_reset_replaces_the_lock()
-
-
-def reset_base(pool: redis.ConnectionPool) -> None:
-    """redis-py's ``reset()`` of a pool (sets ``pid`` last), keeping the pool's own RLock."""
-    if BASE_RESET_REPLACES_LOCK:
-        pool.pid = os.getpid()  # the rest of redis-py 5.0's reset() is the policy's
-    else:
-        redis.ConnectionPool.reset(pool)
 
 
 def checkpid(pool: redis.ConnectionPool) -> None:

@@ -98,7 +98,10 @@ class Pool(compat.RedisPyState, redis.ConnectionPool):
             leak_warning=self.leak_warning,
             is_open=compat.is_open,
         )
-        compat.reset_base(self)  # sets self.pid last, as redis-py requires
+        if compat.BASE_RESET_REPLACES_LOCK:
+            self.pid = _getpid()  # the rest of redis-py 5.0's reset() is the policy's, but its Lock
+        else:
+            super().reset()  # sets self.pid last, as redis-py requires
 
     def make_connection(self) -> Any:
         connection = super().make_connection()
