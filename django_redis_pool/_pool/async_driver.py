@@ -41,6 +41,8 @@ class AsyncPool(compat.RedisPyState, redis.asyncio.ConnectionPool):
 
     def __init__(
         self,
+        connection_class: Any = redis.asyncio.Connection,
+        max_connections: int | None = None,
         *,
         alias: str = "default",
         safe_url: str = "",
@@ -50,7 +52,6 @@ class AsyncPool(compat.RedisPyState, redis.asyncio.ConnectionPool):
         leak_warning: float | None = None,
         blocking: bool = True,
         timeout: float | None = 20,
-        max_connections: int | None = None,
         **kwargs: Any,
     ) -> None:
         self.alias = alias
@@ -60,7 +61,7 @@ class AsyncPool(compat.RedisPyState, redis.asyncio.ConnectionPool):
         self.timeout = timeout if blocking else None
         if max_connections is None:
             max_connections = 50 if blocking else None  # redis-py's defaults, as for the sync pools
-        super().__init__(max_connections=max_connections, **kwargs)
+        super().__init__(connection_class, max_connections, **kwargs)
         if client_name_prefix is not None:
             kwargs = compat.connection_kwargs(self)
             kwargs["client_name"] = format_client_name(client_name_prefix, alias, os.getpid())
