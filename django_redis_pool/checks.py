@@ -15,7 +15,7 @@ from ._registry import sync as registry
 from .cache import is_pooled_backend, options_error
 
 if TYPE_CHECKING:
-    from ._topology.entry import PoolEntry
+    from ._registry.sync import PoolEntry
 
 # The server's default maxclients: one process should never want more than that.
 MAX_SANE_CONNECTIONS = 10_000
