@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint docs conformance cache-conformance matrix bench bench-failover clean
+.PHONY: demo test lint docs conformance cache-conformance django-redis-conformance matrix bench bench-failover clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ conformance: $(STAMP)  ## redis-py's own pool tests on its classes and on ours, 
 
 cache-conformance: $(STAMP)  ## Django's own cache tests on PooledRedisCache (tests/cache_conformance/)
 	$(BIN)/python -m tests.cache_conformance.run
+
+django-redis-conformance: $(STAMP)  ## django-redis's own tests on django-redis and on PooledRedisCache, compared (tests/django_redis_conformance/)
+	$(BIN)/python -m tests.django_redis_conformance.run
 
 matrix:  ## oldest and newest supported stacks, each in its own venv
 	bash .ci/matrix

@@ -143,11 +143,19 @@ def _gunicorn_run(url: str, admin: Any, alias: str, seconds: int, connections: i
         bench_http.stop(process)
 
 
-def gunicorn_section(url: str, admin: Any, seconds: int = 5, connections: int = 32, reps: int = 2) -> str:
-    """Requests/s and server connections per backend under 2 gthread workers x 8 threads."""
-    runs: dict[str, list[dict[str, Any]]] = {label: [] for label in GUNICORN_CONTENDERS}
+def gunicorn_section(
+    url: str,
+    admin: Any,
+    seconds: int = 5,
+    connections: int = 32,
+    reps: int = 2,
+    contenders: dict[str, str] = GUNICORN_CONTENDERS,
+) -> str:
+    """Requests/s and server connections per backend (label: CACHES alias) under 2 gthread workers x 8
+    threads."""
+    runs: dict[str, list[dict[str, Any]]] = {label: [] for label in contenders}
     for i in range(reps):  # a fresh gunicorn per run, order alternating: A B C D, D C B A, ...
-        order = list(GUNICORN_CONTENDERS.items())
+        order = list(contenders.items())
         for label, alias in order if i % 2 == 0 else order[::-1]:
             runs[label].append(_gunicorn_run(url, admin, alias, seconds, connections))
     rows = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib.metadata import version
 
+from ._cache.connection import get_redis_connection
 from ._registry.loops import aclose_pools, get_async_redis
 from ._registry.sync import get_pool, get_redis
 from ._report import get_stats
@@ -18,6 +19,7 @@ __all__ = [
     "get_async_redis",
     "get_pool",
     "get_redis",
+    "get_redis_connection",
     "get_stats",
 ]
 # pyproject.toml is the one place the version is written.

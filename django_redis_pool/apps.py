@@ -22,11 +22,13 @@ class DjangoRedisPoolConfig(AppConfig):
         register(Tags.caches)(checks.check_settings)
         register(Tags.caches, deploy=True)(checks.check_deploy)
         register(Tags.caches)(checks.check_caches)
+        register(Tags.caches)(checks.check_cache_codecs)
         setting_changed.connect(rebuild_on_setting_change, dispatch_uid="django_redis_pool")
 
 
 def rebuild_on_setting_change(*, setting: str, **kwargs: Any) -> None:
-    if setting != "REDIS_POOL":
+    # CACHES: a cache with URLs has pools of its own (_conf/caches.py), rebuilt with it.
+    if setting not in ("REDIS_POOL", "CACHES", "DJANGO_REDIS_CONNECTION_FACTORY"):
         return
     clear_settings_cache()
     # Tests may switch to an invalid setting on purpose: keep it for the checks

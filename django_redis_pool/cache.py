@@ -1,314 +1,264 @@
-"""Django's Redis cache on a ``REDIS_POOL`` alias's pool: ``PooledRedisCache``.
+"""``PooledRedisCache``: a drop-in for django-redis's ``RedisCache`` (and Django's) on this app's pools.
 
-``CACHES = {"default": {"BACKEND": "django_redis_pool.cache.PooledRedisCache", "LOCATION": "default"}}``:
-``LOCATION`` names a ``REDIS_POOL`` alias. Everything but the connections is Django's own
-``RedisCache``: key making, versions, timeouts, the serializer and the commands each method sends
-(``RedisCacheClient``'s methods run unchanged). What differs is where the client comes from: Django
-builds pools of its own per cache object (so per thread) and a ``redis.Redis`` per command; here every
-command goes through ``get_redis(alias)``, and the ``a*`` methods through ``get_async_redis(alias)``
-natively instead of through ``sync_to_async``. The cache has no pool of its own, so the alias's stats,
-checks and ``redis_pool_status`` cover it.
+``LOCATION`` is a ``REDIS_POOL`` alias, or what django-redis takes: a URL, a list or comma-separated
+string of URLs (the first the primary, the others replicas for reads). Such a cache gets pools of its
+own, built at startup from its ``OPTIONS`` like any alias and named after it (``CACHES['default']``),
+so the checks, ``get_stats()``, ``redis_pool_status`` and the metrics cover them. The commands are
+django-redis's (``cache.client`` is its client API, see ``_cache/client.py``) and store the bytes it
+stores, so a project can switch either way without flushing its cache. The ``a*`` methods of Django's
+API are native asyncio on the running loop's pools.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
 import re
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
-import redis
-from django.conf import settings as django_settings
+from django.conf import settings
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, MEMCACHE_MAX_KEY_LENGTH, memcached_error_chars_re
-from django.core.cache.backends.redis import RedisCache, RedisCacheClient
-from django.core.exceptions import ImproperlyConfigured
+from django.core.cache.backends.redis import RedisCache
 from django.utils.functional import cached_property
-from django.utils.module_loading import import_string
 
+from ._cache.async_methods import AsyncMethods
+from ._cache.client import CacheClient
+from ._cache.django_view import DjangoClientView
+from ._cache.herd import HerdClient
+from ._cache.ignore import default_argument, empty_dict, ignored_count, omit_errors
+from ._cache.options import codec_of, describe, read_setup
+from ._cache.passthrough import PassedThrough
+from ._conf.caches import is_pooled_backend
 from ._conf.settings import setting_path
-from ._registry import sync as registry
-from ._registry.loops import get_async_redis
 
-# The only OPTIONS key a cache of this backend takes: the rest of Django's RedisCache OPTIONS
-# (pool_class, parser_class, db, password, socket_timeout...) configure a pool, which is the alias's.
-CACHE_OPTIONS = frozenset({"serializer"})
-# The client methods Django's RedisCache calls, reused verbatim around the alias's client.
-SYNC_METHODS = (
-    "add",
-    "get",
-    "set",
-    "touch",
-    "delete",
-    "get_many",
-    "has_key",
-    "incr",
-    "set_many",
-    "delete_many",
-    "clear",
-)
+__all__ = ["PooledRedisCache", "is_pooled_backend"]
 
-F = TypeVar("F", bound=Callable[..., Any])
-# Django's own pattern, compiled once here: its lazy regex costs ~2 µs a key through LazyObject.
+# Django's pattern, compiled once here: its lazy regex costs ~2 µs a key through LazyObject.
 _memcached_error_chars = re.compile(memcached_error_chars_re.pattern).search
 
 
-def options_error(options: Mapping[str, Any]) -> str | None:
-    """What is wrong with a cache's OPTIONS, or None (shared by the backend and check E002)."""
-    if not isinstance(options, Mapping):
-        return f"OPTIONS must be a dict, got {type(options).__name__}."
-    unknown = sorted(str(key) for key in options if key not in CACHE_OPTIONS)
-    if not unknown:
-        return None
-    return (
-        f"OPTIONS has {', '.join(repr(k) for k in unknown)}, which this backend does not take: "
-        "connection and pool options belong to the REDIS_POOL alias named by LOCATION (its 'OPTIONS' "
-        "and keys), and Redis evicts by its own maxmemory-policy (no MAX_ENTRIES or CULL_FREQUENCY). "
-        "The only cache option is 'serializer'."
-    )
+class PooledRedisCache(PassedThrough, AsyncMethods, RedisCache):
+    """Django's cache API and django-redis's additions on process-wide pools."""
 
-
-def is_pooled_backend(backend: Any) -> bool:
-    """Whether a CACHES 'BACKEND' value is this backend or a subclass of it."""
-    if backend == f"{__name__}.PooledRedisCache":
-        return True
-    try:
-        cls = import_string(backend) if isinstance(backend, str) else backend
-    except ImportError:
-        return False
-    return isinstance(cls, type) and issubclass(cls, PooledRedisCache)
-
-
-def cache_aliases(location: str, params: Mapping[str, Any]) -> list[str]:
-    """The CACHES aliases configured exactly like a backend built with ``location`` and ``params``.
-
-    Django does not tell a backend its alias; this is only read to word an error.
-    """
-    found = []
-    for name, config in getattr(django_settings, "CACHES", {}).items():
-        rest = {k: v for k, v in config.items() if k not in ("BACKEND", "LOCATION")}
-        if (
-            config.get("LOCATION", "") == location
-            and rest == dict(params)
-            and is_pooled_backend(config.get("BACKEND"))
-        ):
-            found.append(name)
-    return found
-
-
-class PooledRedisCacheClient(RedisCacheClient):
-    """``RedisCacheClient`` whose commands run on a REDIS_POOL alias's process-wide client."""
-
-    _serializer: Any  # set by RedisCacheClient.__init__
-
-    def __init__(self, pool_alias: str, describe: Callable[[], str], serializer: Any = None) -> None:
-        # Django's __init__ only resolves the serializer and records pool options, never connects.
-        super().__init__([pool_alias], serializer=serializer)
-        self._pool_alias = pool_alias
-        self._describe = describe
-
-    def _unusable(self, exc: ImproperlyConfigured) -> ImproperlyConfigured:
-        return ImproperlyConfigured(f"{self._describe()} cannot reach its pool: {exc}")
-
-    def _get_connection_pool(self, write: bool) -> Any:
-        try:
-            return registry.get_pool(self._pool_alias)
-        except ImproperlyConfigured as exc:
-            raise self._unusable(exc) from exc
-
-    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
-        try:
-            return registry.get_redis(self._pool_alias)
-        except ImproperlyConfigured as exc:
-            raise self._unusable(exc) from exc
-
-    def get_async_client(self, key: Any = None, *, write: bool = False) -> Any:
-        try:
-            return get_async_redis(self._pool_alias)
-        except ImproperlyConfigured as exc:
-            raise self._unusable(exc) from exc
-
-    # Native async twins of RedisCacheClient's methods: the same commands, awaited on the
-    # running loop's pool of the alias.
-    async def aadd(self, key: Any, value: Any, timeout: float | None) -> bool:
-        client = self.get_async_client(key, write=True)
-        value = self._serializer.dumps(value)
-        if timeout == 0:
-            if ret := bool(await client.set(key, value, nx=True)):
-                await client.delete(key)
-            return ret
-        return bool(await client.set(key, value, ex=timeout, nx=True))
-
-    async def aget(self, key: Any, default: Any) -> Any:
-        value = await self.get_async_client(key).get(key)
-        return default if value is None else self._serializer.loads(value)
-
-    async def aset(self, key: Any, value: Any, timeout: float | None) -> None:
-        client = self.get_async_client(key, write=True)
-        value = self._serializer.dumps(value)
-        if timeout == 0:
-            await client.delete(key)
-        else:
-            await client.set(key, value, ex=timeout)
-
-    async def atouch(self, key: Any, timeout: float | None) -> bool:
-        client = self.get_async_client(key, write=True)
-        if timeout is None:
-            return bool(await client.persist(key))
-        return bool(await client.expire(key, timeout))
-
-    async def adelete(self, key: Any) -> bool:
-        return bool(await self.get_async_client(key, write=True).delete(key))
-
-    async def aget_many(self, keys: Iterable[Any]) -> dict[Any, Any]:
-        keys = list(keys)
-        values = await self.get_async_client(None).mget(keys)
-        return {k: self._serializer.loads(v) for k, v in zip(keys, values, strict=True) if v is not None}
-
-    async def ahas_key(self, key: Any) -> bool:
-        return bool(await self.get_async_client(key).exists(key))
-
-    async def aincr(self, key: Any, delta: int) -> int:
-        client = self.get_async_client(key, write=True)
-        if not await client.exists(key):
-            raise ValueError(f"Key '{key}' not found.")
-        return int(await client.incr(key, delta))
-
-    async def aset_many(self, data: Mapping[Any, Any], timeout: float | None) -> None:
-        pipeline = self.get_async_client(None, write=True).pipeline()
-        pipeline.mset({k: self._serializer.dumps(v) for k, v in data.items()})
-        if timeout is not None:
-            # MSET takes no expiry: one EXPIRE per key, in the same transaction (as Django does).
-            for key in data:
-                pipeline.expire(key, timeout)
-        await pipeline.execute()
-
-    async def adelete_many(self, keys: Iterable[Any]) -> None:
-        await self.get_async_client(None, write=True).delete(*keys)
-
-    async def aclear(self) -> bool:
-        return bool(await self.get_async_client(None, write=True).flushdb())
-
-
-def _naming_errors(method: F) -> F:
-    """A Redis error escapes with a note naming the cache and pool aliases (type and message kept)."""
-
-    if inspect.iscoroutinefunction(method):
-
-        @functools.wraps(method)
-        async def async_wrapper(self: PooledRedisCacheClient, *args: Any, **kwargs: Any) -> Any:
-            try:
-                return await method(self, *args, **kwargs)
-            except redis.RedisError as exc:
-                exc.add_note(f"in {self._describe()}")
-                raise
-
-        return async_wrapper  # type: ignore[return-value]
-
-    @functools.wraps(method)
-    def wrapper(self: PooledRedisCacheClient, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(self, *args, **kwargs)
-        except redis.RedisError as exc:
-            exc.add_note(f"in {self._describe()}")
-            raise
-
-    return wrapper  # type: ignore[return-value]
-
-
-for _name in SYNC_METHODS:
-    setattr(PooledRedisCacheClient, _name, _naming_errors(getattr(RedisCacheClient, _name)))
-    setattr(PooledRedisCacheClient, f"a{_name}", _naming_errors(getattr(PooledRedisCacheClient, f"a{_name}")))
-
-
-class PooledRedisCache(RedisCache):
-    """Django's ``RedisCache`` whose ``LOCATION`` is a ``REDIS_POOL`` alias: no pool of its own."""
-
-    _options: dict[str, Any]  # set by RedisCache.__init__
+    uses_redis_pool = True  # how _conf.caches recognises this backend and its subclasses
 
     def __init__(self, server: Any, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._params = dict(params)
         self._location = server
-        if not isinstance(server, str) or not server:
-            raise ImproperlyConfigured(
-                f"{self._describe()}: LOCATION must name a REDIS_POOL alias (a str), got {server!r}."
-            )
-        self._servers = [server]
-        self._pool_alias = server
-        problem = options_error(self._options)
-        if problem is not None:
-            raise ImproperlyConfigured(f"{self._describe()}: {problem}")
+        setup = read_setup(server, params)
+        self._setup = setup
+        self._name = setup.name
+        self._ignore_exceptions = setup.ignore_exceptions
+        self._log_ignored_exceptions = setup.log_ignored_exceptions
+        self.logger = setup.logger
+        self._default_scan_itersize = int(getattr(settings, "DJANGO_REDIS_SCAN_ITERSIZE", 10))
 
     def _describe(self) -> str:
-        names = cache_aliases(self._location, self._params)
-        cache = (
-            f"CACHES[{names[0]!r}]" if len(names) == 1 else "the cache with LOCATION " + repr(self._location)
-        )
-        if len(names) > 1:
-            cache += f" (one of CACHES {', '.join(repr(n) for n in names)})"
-        return f"{cache} on {setting_path(str(self._location))}"
+        where = describe(self._name, self._location)
+        if self._setup.pool_aliases[0] == self._location:
+            return f"{where} on {setting_path(self._location)}"
+        return where
+
+    @cached_property
+    def client(self) -> CacheClient:
+        """django-redis's client API: ``cache.client.get_client(write=True)``, the pooled ``redis.Redis``."""
+        client_class = HerdClient if self._setup.kind == "herd" else CacheClient
+        codec = codec_of(self._setup, self._location)
+        return client_class(self, list(self._setup.pool_aliases), codec, self._setup.options)
+
+    @cached_property
+    def _cache(self) -> DjangoClientView:
+        return DjangoClientView(self.client)
+
+    @property
+    def ignored_exceptions(self) -> int:
+        """Errors this cache's alias has ignored in this process (IGNORE_EXCEPTIONS)."""
+        return ignored_count(self._name or "")
 
     def validate_key(self, key: str) -> None:
         # Django's CacheKeyWarnings unchanged: a key that warns goes through Django's validate_key.
         if len(key) > MEMCACHE_MAX_KEY_LENGTH or _memcached_error_chars(key):
             super().validate_key(key)
 
-    @cached_property
-    def _cache(self) -> PooledRedisCacheClient:
-        return PooledRedisCacheClient(self._pool_alias, self._describe, **self._options)
+    def _key(self, key: Any, version: int | None) -> Any:
+        made = self.client.make_key(key, version=version)
+        self.validate_key(made)
+        return made
 
-    async def aadd(
-        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+    # -- Django's cache API, with django-redis's extra arguments ------------------------------
+
+    @omit_errors()
+    def set(  # type: ignore[override]  # django-redis's: returns whether it stored, takes nx/xx/client
+        self,
+        key: Any,
+        value: Any,
+        timeout: Any = DEFAULT_TIMEOUT,
+        version: int | None = None,
+        client: Any = None,
+        nx: bool = False,
+        xx: bool = False,
     ) -> bool:
-        key = self.make_and_validate_key(key, version=version)
-        return await self._cache.aadd(key, value, self.get_backend_timeout(timeout))
+        return self.client.set(self._key(key, version), value, timeout, client=client, nx=nx, xx=xx)
 
-    async def aget(self, key: Any, default: Any = None, version: int | None = None) -> Any:
-        key = self.make_and_validate_key(key, version=version)
-        return await self._cache.aget(key, default)
+    @omit_errors()
+    def add(
+        self,
+        key: Any,
+        value: Any,
+        timeout: Any = DEFAULT_TIMEOUT,
+        version: int | None = None,
+        client: Any = None,
+    ) -> bool:
+        return self.client.add(self._key(key, version), value, timeout, client=client)
 
-    async def aset(
-        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
-    ) -> None:
-        key = self.make_and_validate_key(key, version=version)
-        await self._cache.aset(key, value, self.get_backend_timeout(timeout))
+    @omit_errors(default_argument)
+    def get(self, key: Any, default: Any = None, version: int | None = None, client: Any = None) -> Any:
+        return self.client.get(self._key(key, version), default=default, client=client)
 
-    async def atouch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> bool:
-        key = self.make_and_validate_key(key, version=version)
-        return await self._cache.atouch(key, self.get_backend_timeout(timeout))
+    @omit_errors()
+    def delete(
+        self, key: Any, version: int | None = None, prefix: str | None = None, client: Any = None
+    ) -> bool:
+        if prefix is not None:
+            return bool(self.client.delete(key, version=version, prefix=prefix, client=client))
+        return bool(self.client.delete(self._key(key, version), client=client))
 
-    async def adelete(self, key: Any, version: int | None = None) -> bool:
-        key = self.make_and_validate_key(key, version=version)
-        return await self._cache.adelete(key)
+    @omit_errors()
+    def delete_many(self, keys: Iterable[Any], version: int | None = None, client: Any = None) -> bool | None:  # type: ignore[override]
+        made = [self._key(key, version) for key in keys]
+        return bool(self.client.delete_many(made, client=client)) if made else None
 
-    async def aget_many(self, keys: Iterable[Any], version: int | None = None) -> dict[Any, Any]:
-        key_map = {self.make_and_validate_key(key, version=version): key for key in keys}
-        found = await self._cache.aget_many(key_map.keys())
-        return {key_map[k]: v for k, v in found.items()}
+    @omit_errors(empty_dict)
+    def get_many(self, keys: Iterable[Any], version: int | None = None, client: Any = None) -> dict[Any, Any]:
+        made = {self._key(key, version): key for key in keys}
+        found = self.client.get_many(list(made), client=client)
+        return {made[key]: value for key, value in found.items()}
 
-    async def ahas_key(self, key: Any, version: int | None = None) -> bool:
-        key = self.make_and_validate_key(key, version=version)
-        return await self._cache.ahas_key(key)
-
-    async def aincr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
-        key = self.make_and_validate_key(key, version=version)
-        return await self._cache.aincr(key, delta)
-
-    async def aset_many(
-        self, data: Mapping[Any, Any], timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+    @omit_errors()
+    def set_many(
+        self,
+        data: Mapping[Any, Any],
+        timeout: Any = DEFAULT_TIMEOUT,
+        version: int | None = None,
+        client: Any = None,
+        **kwargs: Any,
     ) -> list[Any]:
-        if not data:
-            return []
-        safe_data = {self.make_and_validate_key(key, version=version): value for key, value in data.items()}
-        await self._cache.aset_many(safe_data, self.get_backend_timeout(timeout))
-        return []
+        made = {self._key(key, version): value for key, value in data.items()}
+        return self.client.set_many(made, timeout, client=client, **kwargs)
 
-    async def adelete_many(self, keys: Iterable[Any], version: int | None = None) -> None:
-        if not keys:
-            return
-        safe_keys = [self.make_and_validate_key(key, version=version) for key in keys]
-        await self._cache.adelete_many(safe_keys)
+    @omit_errors()
+    def has_key(self, key: Any, version: int | None = None, client: Any = None) -> bool:
+        return self.client.has_key(self._key(key, version), client=client)
 
-    async def aclear(self) -> bool:  # type: ignore[override]  # as RedisCache.clear(): FLUSHDB's reply
-        return await self._cache.aclear()
+    @omit_errors()
+    def incr(
+        self,
+        key: Any,
+        delta: int = 1,
+        version: int | None = None,
+        client: Any = None,
+        ignore_key_check: bool = False,
+    ) -> Any:
+        return self.client.incr(
+            self._key(key, version), delta, client=client, ignore_key_check=ignore_key_check
+        )
+
+    @omit_errors()
+    def decr(self, key: Any, delta: int = 1, version: int | None = None, client: Any = None) -> Any:
+        return self.client.decr(self._key(key, version), delta, client=client)
+
+    @omit_errors()
+    def incr_version(self, key: Any, delta: int = 1, version: int | None = None, client: Any = None) -> int:
+        return self.client.incr_version(key, delta, version=version, client=client)
+
+    @omit_errors()
+    def touch(
+        self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None, client: Any = None
+    ) -> bool:
+        return self.client.touch(self._key(key, version), timeout, client=client)
+
+    @omit_errors()
+    def clear(self, client: Any = None) -> bool:  # type: ignore[override]
+        return self.client.clear(client=client)
+
+    @omit_errors()
+    def close(self, **kwargs: Any) -> None:
+        if "client" in self.__dict__:
+            self.client.close()
+
+    # -- django-redis's additions --------------------------------------------------------------
+
+    @omit_errors()
+    def delete_pattern(
+        self,
+        pattern: str,
+        version: int | None = None,
+        prefix: str | None = None,
+        client: Any = None,
+        itersize: int | None = None,
+    ) -> int:
+        itersize = self._default_scan_itersize if itersize is None else itersize
+        return self.client.delete_pattern(
+            pattern, version=version, prefix=prefix, client=client, itersize=itersize
+        )
+
+    @omit_errors()
+    def keys(self, search: str, version: int | None = None, client: Any = None) -> list[str]:
+        return self.client.keys(search, version=version, client=client)
+
+    @omit_errors()
+    def iter_keys(
+        self, search: str, itersize: int | None = None, client: Any = None, version: int | None = None
+    ) -> Iterator[str]:
+        return self.client.iter_keys(search, itersize=itersize, client=client, version=version)
+
+    @omit_errors()
+    def ttl(self, key: Any, version: int | None = None, client: Any = None) -> int | None:
+        return self.client.ttl(key, version=version, client=client)
+
+    @omit_errors()
+    def pttl(self, key: Any, version: int | None = None, client: Any = None) -> int | None:
+        return self.client.pttl(key, version=version, client=client)
+
+    @omit_errors()
+    def persist(self, key: Any, version: int | None = None, client: Any = None) -> bool:
+        return self.client.persist(key, version=version, client=client)
+
+    @omit_errors()
+    def expire(self, key: Any, timeout: Any, version: int | None = None, client: Any = None) -> bool:
+        return self.client.expire(key, timeout, version=version, client=client)
+
+    @omit_errors()
+    def pexpire(self, key: Any, timeout: Any, version: int | None = None, client: Any = None) -> bool:
+        return self.client.pexpire(key, timeout, version=version, client=client)
+
+    @omit_errors()
+    def expire_at(self, key: Any, when: Any, version: int | None = None, client: Any = None) -> bool:
+        return self.client.expire_at(key, when, version=version, client=client)
+
+    @omit_errors()
+    def pexpire_at(self, key: Any, when: Any, version: int | None = None, client: Any = None) -> bool:
+        return self.client.pexpire_at(key, when, version=version, client=client)
+
+    @omit_errors()
+    def lock(
+        self,
+        key: Any,
+        version: int | None = None,
+        timeout: float | None = None,
+        sleep: float = 0.1,
+        blocking: bool = True,
+        blocking_timeout: float | None = None,
+        client: Any = None,
+        thread_local: bool = True,
+    ) -> Any:
+        return self.client.lock(
+            key,
+            version=version,
+            timeout=timeout,
+            sleep=sleep,
+            blocking=blocking,
+            blocking_timeout=blocking_timeout,
+            client=client,
+            thread_local=thread_local,
+        )

@@ -6,13 +6,14 @@ import ipaddress
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from django.conf import settings as django_settings
 from django.core.checks import CheckMessage, Error, Warning
 
+from ._cache.checks import check_cache_codecs as check_cache_codecs
+from ._cache.checks import check_caches as check_caches
+from ._conf.cache_places import is_cache_alias
 from ._conf.keys import DEFAULT_POOL_TIMEOUT
 from ._conf.paths import setting_path
 from ._registry import sync as registry
-from .cache import is_pooled_backend, options_error
 
 if TYPE_CHECKING:
     from ._registry.sync import PoolEntry
@@ -35,6 +36,7 @@ ALL_IDS = (
     "django_redis_pool.W011",
     "django_redis_pool.E002",
     "django_redis_pool.E003",
+    "django_redis_pool.E004",
 )
 
 
@@ -43,7 +45,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     if error is not None:
         return [
             Error(
-                f"REDIS_POOL is invalid: {error}",
+                f"{'CACHES' if str(error).startswith('CACHES[') else 'REDIS_POOL'} is invalid: {error}",
                 hint="Fix the setting; see the settings reference, docs/settings.md in django-redis-pool.",
                 id="django_redis_pool.E001",
             )
@@ -97,6 +99,12 @@ def _health_check_interval(entry: PoolEntry) -> float:
     return float(kwargs.get("health_check_interval") or 0)
 
 
+def _place(entry: PoolEntry, key: str) -> str:
+    """How a hint names a key: "'KEY' in REDIS_POOL['x']", or where a pool derived from CACHES took it."""
+    alias = entry.settings.alias
+    return setting_path(alias, key) if is_cache_alias(alias) else f"{key!r} in {setting_path(alias)}"
+
+
 def _check_entry(entry: PoolEntry) -> list[CheckMessage]:
     where, limits = setting_path(entry.settings.alias), entry.limits
     messages: list[CheckMessage] = []
@@ -122,8 +130,8 @@ def _check_entry(entry: PoolEntry) -> list[CheckMessage]:
             Warning(
                 f"{where} is a blocking pool with 'POOL_TIMEOUT': None: when every connection is busy, "
                 "a caller waits forever for one to be released.",
-                hint=f"Set 'POOL_TIMEOUT' in {where} to the seconds a request can wait, e.g. 5, or remove "
-                f"it for the default of {DEFAULT_POOL_TIMEOUT:g}.",
+                hint=f"Set {_place(entry, 'POOL_TIMEOUT')} to the seconds a request can wait, e.g. 5, or "
+                f"remove it for the default of {DEFAULT_POOL_TIMEOUT:g}.",
                 id="django_redis_pool.W003",
             )
         )
@@ -132,7 +140,8 @@ def _check_entry(entry: PoolEntry) -> list[CheckMessage]:
             Warning(
                 f"{where} allows {limits.max_connections} connections per process: effectively unbounded, "
                 f"more than the server's default maxclients ({MAX_SANE_CONNECTIONS}) for one process.",
-                hint=f"Set 'MAX_CONNECTIONS' in {where} to what one process needs (its threads, e.g. 10).",
+                hint=f"Set {_place(entry, 'MAX_CONNECTIONS')} to what one process needs "
+                "(its threads, e.g. 10).",
                 id="django_redis_pool.W004",
             )
         )
@@ -215,74 +224,3 @@ def check_deploy(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                 )
             )
     return messages
-
-
-def check_caches(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """Every CACHES alias on ``PooledRedisCache`` names a usable REDIS_POOL alias (E002, E003)."""
-    if registry.build_error() is not None:
-        return []  # E001 says why there are no pools
-    entries = registry.entries()
-    messages: list[CheckMessage] = []
-    for name, config in getattr(django_settings, "CACHES", {}).items():
-        if not isinstance(config, dict) or not is_pooled_backend(config.get("BACKEND")):
-            continue
-        where, location = f"CACHES[{name!r}]", config.get("LOCATION")
-        problem = _cache_config_problem(where, location, config.get("OPTIONS", {}), entries, options_error)
-        if problem is not None:
-            message, hint = problem
-            messages.append(Error(message, hint=hint, id="django_redis_pool.E002"))
-            continue
-        location = str(location)  # a REDIS_POOL alias: checked above
-        unsuitable = _unsuitable_for_cache(entries[location])
-        if unsuitable is not None:
-            messages.append(
-                Error(
-                    f"{where} uses {setting_path(location)}, {unsuitable}",
-                    hint=f"Point {where}['LOCATION'] at a single-server or Sentinel master alias "
-                    "without decode_responses.",
-                    id="django_redis_pool.E003",
-                )
-            )
-    return messages
-
-
-def _cache_config_problem(
-    where: str, location: Any, options: Any, entries: dict[str, PoolEntry], options_error: Any
-) -> tuple[str, str] | None:
-    """(message, hint) when a cache's LOCATION or OPTIONS cannot work on this backend."""
-    if not isinstance(location, str) or location not in entries:
-        what = "has no LOCATION" if location in (None, "") else f"has LOCATION {location!r}"
-        configured = ", ".join(repr(a) for a in entries) or "none (set REDIS_POOL)"
-        hint = f"Set {where}['LOCATION'] to one of the REDIS_POOL aliases: {configured}."
-        if isinstance(location, str) and "://" in location:
-            hint = (
-                "LOCATION names a REDIS_POOL alias, not a URL: add REDIS_POOL = {'cache': {'URL': ...}} "
-                f"and set {where}['LOCATION'] = 'cache'."
-            )
-        return f"{where} {what}, which is not a REDIS_POOL alias: its PooledRedisCache has no pool.", hint
-    problem = options_error(options)
-    if problem is not None:
-        hint = (
-            f"Move connection options to {setting_path(location)}; keep only 'serializer' in "
-            f"{where}['OPTIONS']."
-        )
-        return f"{where}: {problem}", hint
-    return None
-
-
-def _unsuitable_for_cache(entry: PoolEntry) -> str | None:
-    if entry.kind == "cluster":
-        return (
-            "a Redis Cluster alias: Django's RedisCache sends multi-key commands (MGET for get_many, "
-            "MSET in a transaction for set_many) that fail when the keys live in different slots."
-        )
-    config = entry.settings.sentinel
-    if config is not None and config.is_replica:
-        return "a Sentinel replica alias: replicas refuse the cache's writes."
-    kwargs = getattr(entry.pool, "connection_kwargs", None) or entry.settings.kwargs
-    if kwargs.get("decode_responses"):
-        return (
-            "whose connections decode responses to str: the cache stores pickled bytes, "
-            "which cannot be decoded."
-        )
-    return None

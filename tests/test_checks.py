@@ -15,7 +15,7 @@ from django.views.debug import SafeExceptionReporterFilter
 
 from django_redis_pool import checks as checks_module
 from django_redis_pool._registry import sync as registry
-from django_redis_pool.checks import ALL_IDS, check_deploy, check_settings
+from django_redis_pool.checks import ALL_IDS, check_cache_codecs, check_deploy, check_settings
 
 SAFE = {"SOCKET_TIMEOUT": 5, "SOCKET_CONNECT_TIMEOUT": 5, "POOL_TIMEOUT": 5, "MAX_CONNECTIONS": 20}
 LOCAL = "redis://127.0.0.1:6379/0"
@@ -296,7 +296,8 @@ def test_w010_from_the_setting_itself(settings: Any) -> None:
 
 def test_all_ids_are_distinct_and_every_emitted_id_is_listed() -> None:
     assert len(set(ALL_IDS)) == len(ALL_IDS)
-    source = Path(checks_module.__file__).read_text()
+    cache_checks = Path(checks_module.__file__).parent / "_cache" / "checks.py"
+    source = Path(checks_module.__file__).read_text() + cache_checks.read_text()
     emitted = re.findall(r'id="(django_redis_pool\.[EW]\d{3})"', source)
     # Each ID is raised at exactly one place, and the list of IDs is exactly those.
     assert sorted(emitted) == sorted(ALL_IDS)
@@ -337,3 +338,60 @@ def test_w011_a_replica_alias_with_nothing_to_write(settings: Any) -> None:
     assert check_settings() == []
     settings.REDIS_POOL = {"reads": replica, "writes": {**master, "SERVICE_NAME": "other"}}
     assert ids(check_settings()) == ["django_redis_pool.W011"]
+
+
+POOLED_CACHE = "django_redis_pool.cache.PooledRedisCache"
+
+
+def test_e004_a_cache_serializer_path_that_does_not_import(settings: Any) -> None:
+    options = {"SERIALIZER": "myproject.serializers.Fast", "COMPRESSOR": "zlib"}
+    settings.CACHES = {"default": {"BACKEND": POOLED_CACHE, "LOCATION": "default", "OPTIONS": options}}
+    assert check_cache_codecs() == [
+        Error(
+            "CACHES['default']['OPTIONS']['SERIALIZER'] is 'myproject.serializers.Fast', which does not "
+            "import: No module named 'myproject'. Set it to 'pickle', 'json', 'msgpack', a django-redis "
+            "serializer's dotted path, or the dotted path of your own class.",
+            hint="The cache builds its serializer and compressor from these OPTIONS when first used, and "
+            "would raise this error there.",
+            id="django_redis_pool.E004",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"SERIALIZER": "lzma"},
+        {"COMPRESSOR": "django_redis.compressors.zstd.ZStdCompresor"},
+        {"serializer": "django_redis.serializers.json.JSONSerializer", "SERIALIZER": "json"},
+        {"PICKLE_VERSION": "latest"},
+    ],
+)
+def test_e004_each_codec_option_that_cannot_work(settings: Any, options: dict[str, Any]) -> None:
+    settings.CACHES = {"default": {"BACKEND": POOLED_CACHE, "LOCATION": "default", "OPTIONS": options}}
+    assert ids(check_cache_codecs()) == ["django_redis_pool.E004"]
+
+
+def test_e004_good_codec_options_and_other_backends_are_silent(settings: Any) -> None:
+    settings.CACHES = {
+        "default": {
+            "BACKEND": POOLED_CACHE,
+            "LOCATION": "default",
+            "OPTIONS": {"SERIALIZER": "django_redis.serializers.json.JSONSerializer", "COMPRESSOR": "zlib"},
+        },
+        "plain": {"BACKEND": POOLED_CACHE, "LOCATION": "default"},
+        "other": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"SERIALIZER": "myproject.serializers.Fast"},
+        },
+    }
+    assert check_cache_codecs() == []
+
+
+def test_e004_is_registered_with_manage_py_check(settings: Any) -> None:
+    # Django's own cache checks build every cache: the backend must leave its serializer to first use.
+    options = {"serializer": "myproject.serializers.Fast"}
+    settings.CACHES = {"default": {"BACKEND": POOLED_CACHE, "LOCATION": "default", "OPTIONS": options}}
+    with pytest.raises(SystemCheckError) as info:
+        call_command("check", stdout=StringIO(), stderr=StringIO())
+    assert "django_redis_pool.E004" in str(info.value)

@@ -157,6 +157,7 @@ def test_the_public_api_is_what_the_readme_documents() -> None:
         "get_async_redis",
         "get_pool",
         "get_redis",
+        "get_redis_connection",
         "get_stats",
     ]
     assert not hasattr(django_redis_pool, "redact_url")

@@ -1,5 +1,6 @@
 """Django settings for the benchmarks: every contender points at the same local server."""
 
+import json
 import os
 
 URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -38,3 +39,9 @@ CACHES = {
     "builtin": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": URL},
     "pooled": {"BACKEND": "django_redis_pool.cache.PooledRedisCache", "LOCATION": "default"},
 }
+# bench_django_redis.py: django-redis CACHES entries (by name, without BACKEND), each given to
+# django-redis ("django_redis_<name>") and to PooledRedisCache ("pooled_<name>"). Only when it asks:
+# until the backend takes django-redis's settings, such an entry is refused at start-up.
+for _name, _config in json.loads(os.environ.get("BENCH_DJANGO_REDIS_CONFIGS", "{}")).items():
+    CACHES[f"django_redis_{_name}"] = {"BACKEND": "django_redis.cache.RedisCache", **_config}
+    CACHES[f"pooled_{_name}"] = {"BACKEND": "django_redis_pool.cache.PooledRedisCache", **_config}

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from .caches import cache_pool_configs
 from .keys import (
     DEFAULT_CLIENT_NAME,
     check_client_name,
@@ -164,7 +165,11 @@ def parse_setting(value: Any) -> dict[str, PoolSettings]:
 @functools.cache
 def get_settings() -> dict[str, PoolSettings]:
     """The parsed ``REDIS_POOL`` setting, cached until the setting changes."""
-    return parse_setting(getattr(settings, SETTING_NAME, {}))
+    parsed = parse_setting(getattr(settings, SETTING_NAME, {}))
+    factory = getattr(settings, "DJANGO_REDIS_CONNECTION_FACTORY", None)
+    configs = cache_pool_configs(getattr(settings, "CACHES", {}), list(parsed), factory)
+    parsed.update({alias: parse_alias(alias, config) for alias, config in configs.items()})
+    return parsed
 
 
 def clear_settings_cache() -> None:
