@@ -16,7 +16,7 @@ from ._conf.paths import setting_path
 from ._registry import sync as registry
 
 if TYPE_CHECKING:
-    from ._topology.entry import PoolEntry
+    from ._registry.sync import PoolEntry
 
 # The server's default maxclients: one process should never want more than that.
 MAX_SANE_CONNECTIONS = 10_000

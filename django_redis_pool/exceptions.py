@@ -40,3 +40,15 @@ class PoolExhaustedError(MaxConnectionsError):
 
 class UnknownAliasError(ImproperlyConfigured):
     """``get_redis()``/``get_pool()``/``get_stats()`` was asked for an alias not in ``REDIS_POOL``."""
+
+
+class NoSinglePoolError(ValueError):
+    """``get_pool()`` was asked for a Cluster alias, which has one pool per node, not one pool."""
+
+    def __init__(self, alias: str) -> None:
+        self.alias = alias
+        super().__init__(
+            f"REDIS_POOL[{alias!r}] is a Cluster alias: it has one pool per node, so get_pool({alias!r}) "
+            f"has no single pool to return. Use get_redis({alias!r}) for its client and "
+            f"get_stats({alias!r}) for its counters (each node's under 'nodes')."
+        )

@@ -23,10 +23,11 @@ from redis.exceptions import RedisClusterException, RedisError
 from ._conf.probes import health_timeout
 from ._conf.redaction import redact_text
 from ._registry import sync as registry
+from ._report import stats_of
 from .exceptions import UnknownAliasError
 
 if TYPE_CHECKING:
-    from ._topology.entry import PoolEntry
+    from ._registry.sync import PoolEntry
 
 
 def _error(entry: PoolEntry, exc: BaseException) -> str:
@@ -62,7 +63,7 @@ def check_alias(entry: PoolEntry, timeout: float) -> dict[str, Any]:
             }
         else:
             result = ping_node(entry, pools[""], timeout)
-    return {"kind": entry.kind, **result, "nodes": nodes, "stats": registry.stats_of(entry)}
+    return {"kind": entry.kind, **result, "nodes": nodes, "stats": stats_of(entry)}
 
 
 def _pools(entry: PoolEntry) -> dict[str, Any]:

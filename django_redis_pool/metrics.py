@@ -14,15 +14,14 @@ import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from redis._parsers.helpers import parse_client_list  # redis-py's own CLIENT LIST parser (5.0+)
 from redis.exceptions import RedisError
 
 from ._conf.probes import health_timeout
 from ._registry import sync as registry
-from ._report import group_by_process
+from ._report import client_list, group_by_process, pool_rows
 
 if TYPE_CHECKING:
-    from ._topology.entry import PoolEntry
+    from ._registry.sync import PoolEntry
 
 try:
     from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -33,7 +32,7 @@ except ImportError:  # pragma: no cover - the extra is not installed
     ) from None
 
 PREFIX = "django_redis_pool"
-LABELS = ["alias", "node"]
+LABELS = ["alias", "node", "driver"]
 # stats key -> (metric name, help); counters get "_total" from prometheus_client.
 GAUGES = {
     "in_use": ("in_use", "Connections checked out of the pool now."),
@@ -60,7 +59,8 @@ WAIT_GAUGES = {
 
 
 class PoolCollector(Collector):
-    """This process's pools (labels ``alias`` and ``node``: a Cluster node, "" otherwise) and, with
+    """This process's pools (labels ``alias``, ``node``: a Cluster node, "" otherwise, and ``driver``:
+    "sync", or "asyncio" for the alias's asyncio pools of every event loop together) and, with
     ``server=True``, each server's count of pooled connections per process (labels ``alias``,
     ``host``, ``pid``), each ``CLIENT LIST`` bounded by ``timeout`` (``REDIS_POOL_HEALTH_TIMEOUT``
     when None)."""
@@ -70,17 +70,12 @@ class PoolCollector(Collector):
         self.timeout = timeout
 
     def collect(self) -> Iterator[Metric]:
-        pools = [
-            (alias, node, pool)
-            for alias, entry in sorted(registry.entries().items())
-            for node, pool in sorted(entry.node_pools().items())
-        ]
-        yield from self._pool_metrics(pools)
+        yield from self._pool_metrics(pool_rows())
         if self.server:
             yield from self._server_metrics(sorted(registry.entries().items()))
 
-    def _pool_metrics(self, pools: list[tuple[str, str, Any]]) -> Iterator[Metric]:
-        stats = [((alias, node), pool.stats()) for alias, node, pool in pools]
+    def _pool_metrics(self, rows: list[tuple[str, str, str, dict[str, Any]]]) -> Iterator[Metric]:
+        stats = [((alias, node, driver), values) for alias, node, driver, values in rows]
         for key, (name, documentation) in GAUGES.items():
             gauge = GaugeMetricFamily(f"{PREFIX}_{name}", documentation, labels=LABELS)
             for labels, values in stats:
@@ -133,13 +128,6 @@ class PoolCollector(Collector):
             errors.add_metric([alias], failed)
         yield connections
         yield errors
-
-
-def client_list(pool: Any, timeout: float) -> list[dict[str, Any]]:
-    """``CLIENT LIST`` on one of the pool's own connections, parsed as redis-py parses it."""
-    reply, _ = pool.execute_within(timeout, "CLIENT", "LIST")
-    listing: list[dict[str, Any]] = parse_client_list(reply)  # type: ignore[no-untyped-call]
-    return listing
 
 
 # Keyed by the registry itself, weakly: an id() can be reused by a new registry once the old is gone.

@@ -79,6 +79,32 @@ def test_concurrent_tasks_are_bounded_by_max_connections(redis_server: RedisServ
     assert result["waits"] > 0
 
 
+def test_asyncio_stats_have_the_keys_and_types_of_the_sync_stats(
+    redis_server: RedisServer, settings: Any
+) -> None:
+    use(settings, redis_server, MAX_CONNECTIONS=1, LEAK_WARNING=60)
+
+    async def work() -> dict[str, Any]:
+        client = get_async_redis()
+        held = await client.connection_pool.get_connection()
+        waiter = asyncio.ensure_future(client.get("k"))
+        await asyncio.sleep(0.01)
+        stats = get_stats("default")["async"]
+        await client.connection_pool.release(held)
+        await waiter
+        return {"while_held": stats, "after": get_stats("default")["async"]}
+
+    result = asyncio.run(work())
+    held, after = result["while_held"], result["after"]
+    sync = get_stats("default")
+    assert [key for key in after if key != "loops"] == [key for key in sync if key != "async"]
+    assert {
+        key: type(value) for key, value in after.items() if key not in ("loops", "oldest_checkout_age_s")
+    } == {key: type(value) for key, value in sync.items() if key not in ("async", "oldest_checkout_age_s")}
+    assert (held["in_use"], held["waiting"], held["oldest_checkout_age_s"] >= 0.01) == (1, 1, True)
+    assert (after["waits"], after["wait_ms_p50"] >= 10.0, after["oldest_checkout_age_s"]) == (1, True, None)
+
+
 def test_waiting_tasks_are_served_first_come_first_served(redis_server: RedisServer, settings: Any) -> None:
     use(settings, redis_server, MAX_CONNECTIONS=1)
 

@@ -22,7 +22,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from django_redis_pool import PoolExhaustedError, get_async_redis, get_redis
 from django_redis_pool._pool.async_driver import AsyncPool
-from django_redis_pool._registry.loops import async_stats
+from django_redis_pool._report import async_stats
 from tests.conftest import SAFE_LIMITS
 from tests.support.redis_server import RedisServer, free_port
 
@@ -73,7 +73,7 @@ def test_an_interrupted_release_of_an_expired_connection_keeps_its_slot(
     async def work() -> tuple[tuple[int, int, int], bool]:
         pool = new_pool(redis_server, max_lifetime=60)
         connection = await pool.get_connection()
-        connection._drp_expires_at = 0.0  # its MAX_LIFETIME has passed
+        pool._policy.states[connection].expires_at = 0.0  # its MAX_LIFETIME has passed
         if interruption == "disconnect raises":
 
             async def failing_disconnect(*args: Any, **kwargs: Any) -> None:
@@ -113,9 +113,9 @@ def test_a_checkout_cancelled_while_closing_a_stale_connection_returns_its_slot(
         connection = await pool.get_connection()
         await pool.release(connection)
         if recycling == "MAX_LIFETIME":
-            connection._drp_expires_at = 0.0
+            pool._policy.states[connection].expires_at = 0.0
         else:
-            connection._drp_released_at = 0.0  # idle for longer than MAX_IDLE
+            pool._policy.states[connection].released_at = 0.0  # idle for longer than MAX_IDLE
         checkout = asyncio.create_task(pool.get_connection())
         await asyncio.sleep(0)  # the checkout now awaits the stale socket's close
         checkout.cancel()
@@ -295,7 +295,9 @@ def test_a_setting_change_while_a_loop_runs_leaks_no_connection(
         old_pool = loop.run_until_complete(work())
         loop.run_until_complete(loop.shutdown_asyncgens())  # what asyncio.run does at its end
         open_after = pooled_on_server(redis_server)
-        leaked = [c for c in [*old_pool._available_connections, *old_pool._in_use] if c.is_connected]
+        leaked = [
+            c for c in [*old_pool._available_connections, *old_pool._in_use_connections] if c.is_connected
+        ]
         assert open_after == before
         assert leaked == []
         assert get_redis().get("setting-change") == b"1"
@@ -339,13 +341,13 @@ def test_pool_timeout_firing_in_the_same_turn_as_a_hand_over(redis_server: Redis
         held = await pool.get_connection()
         waiter = asyncio.create_task(pool.get_connection())
         await asyncio.sleep(0)
-        (future,) = pool._waiters
+        (future,) = pool._policy.waiters
         if first == "timer":
-            pool._expire(future)  # what the POOL_TIMEOUT timer does
+            pool._expire(future, 0.0)  # what the POOL_TIMEOUT timer does
             await pool.release(held)
         else:
             await pool.release(held)
-            pool._expire(future)
+            pool._expire(future, 0.0)
         try:
             connection = await waiter
             outcome = "connection"
@@ -510,9 +512,10 @@ def test_max_idle_reaps_and_leak_scan_warns_on_a_later_checkout(
         pool = new_pool(redis_server, max_connections=3, max_idle=60, leak_warning=30)
         a, b = await pool.get_connection(), await pool.get_connection()
         await pool.release(a)
-        a._drp_released_at = 0.0
-        b._drp_checkout = (b._drp_checkout[0] - 60, *b._drp_checkout[1:])  # held for a minute
-        pool._next_leak_scan = 0.0  # scans are at most one a second: this one is due
+        states = pool._policy.states
+        states[a].released_at = 0.0
+        states[b].checked_out_at -= 60  # type: ignore[operator]  # held for a minute
+        pool._policy.next_leak_scan = 0.0  # scans are at most one a second: this one is due
         c = await pool.get_connection()  # reaps `a`, scans for leaks: `b`
         open_a = a.is_connected
         await pool.release(c)

@@ -340,3 +340,20 @@ def test_djangos_client_view_answers_from_the_cache_pools(url_cache: RedisServer
     view = caches["default"]._cache
     assert (view._serializer.dumps(5), view._serializer.loads(view._serializer.dumps("x"))) == (5, "x")
     assert view._get_connection_pool(write=False) is registry.get_pool("CACHES['default']")
+
+
+def test_incr_version_keeps_the_ttl_and_zero_timeouts(url_cache: RedisServer) -> None:
+    cache = caches["default"]
+    cache.set("k", "v", timeout=100)
+    assert cache.incr_version("k") == 2
+    assert (cache.get("k"), cache.get("k", version=2)) == (None, "v")
+    assert 99 <= cache.ttl("k", version=2) <= 100
+    with pytest.raises(ValueError, match="not found"):
+        cache.incr_version("missing")
+    assert cache.add("k", "other", timeout=0, version=2) is False  # present: not added
+    assert cache.add("new", "v", timeout=0) is True  # absent: "added", and gone at once
+    assert cache.set("k", "x", timeout=-1, version=2) is True  # deletes
+    assert (cache.has_key("new"), cache.has_key("k", version=2)) == (False, False)
+    cache.set("a", 1)
+    assert cache.delete("a", prefix="") is True  # django-redis's prefix argument: this key is ":1:a"
+    assert cache.clear() is True

@@ -12,7 +12,8 @@ import redis
 from django.core.management import call_command
 from redis.cluster import RedisCluster
 
-from django_redis_pool import get_pool, get_redis, get_stats
+from django_redis_pool import NoSinglePoolError, get_pool, get_redis, get_stats
+from django_redis_pool._pool.counters import STATS_KEYS
 from django_redis_pool._pool.naming import local_host
 from django_redis_pool._registry import sync as registry
 from tests.conftest import SAFE_LIMITS
@@ -51,9 +52,18 @@ def test_every_node_gets_a_bounded_named_pool_of_ours_with_stats(shards: RedisCl
     assert all(node["checkouts"] > 0 and node["max_connections"] == 4 for node in nodes.values())
     assert stats["checkouts"] == sum(node["checkouts"] for node in nodes.values())
     assert stats["max_connections"] == 12
+    # The same keys and types as one pool's: percentiles over every node's waits, 0.0 without any.
+    assert [key for key in stats if key != "nodes"] == list(STATS_KEYS)
+    assert (stats["wait_ms_p50"], stats["wait_ms_p99"], stats["wait_ms_window_max"]) == (0.0, 0.0, 0.0)
     pools = registry.get_entry("shards").node_pools()
     assert {type(pool).__name__ for pool in pools.values()} == {"ClusterBlockingPool"}
-    assert get_pool("shards") is None
+    with pytest.raises(NoSinglePoolError) as info:
+        get_pool("shards")
+    assert str(info.value) == (
+        "REDIS_POOL['shards'] is a Cluster alias: it has one pool per node, so get_pool('shards') has no "
+        "single pool to return. Use get_redis('shards') for its client and get_stats('shards') for its "
+        "counters (each node's under 'nodes')."
+    )
     name = f"django_redis_pool:shards:{local_host()}:{os.getpid()}"
     for port in shards.ports:
         names = [c["name"] for c in shards.admin(port).client_list()]

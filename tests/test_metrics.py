@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from django_redis_pool import get_pool, get_redis, metrics
+from django_redis_pool import get_async_redis, get_pool, get_redis, metrics
 from django_redis_pool._pool.naming import local_host
 from tests.conftest import SAFE_LIMITS, checkout
 from tests.support.redis_server import NOLIST_PASSWORD, RedisServer, free_port
@@ -30,8 +31,8 @@ def scrape(**kwargs: Any) -> dict[tuple[str, tuple[tuple[str, str], ...]], float
     }
 
 
-def pool_labels(alias: str = "default", node: str = "") -> tuple[tuple[str, str], ...]:
-    return (("alias", alias), ("node", node))
+def pool_labels(alias: str = "default", node: str = "", driver: str = "sync") -> tuple[tuple[str, str], ...]:
+    return (("alias", alias), ("driver", driver), ("node", node))
 
 
 def test_pool_counters_and_gauges_per_alias(settings: Any) -> None:
@@ -161,3 +162,30 @@ def test_every_new_registry_gets_the_collector(settings: Any) -> None:
     for _ in range(50):
         samples = scrape(server=False)
         assert samples[("django_redis_pool_max_connections", pool_labels())] == 50.0
+
+
+def test_asyncio_pools_are_exported_with_the_asyncio_driver_label(real_redis: RedisServer) -> None:
+    # A uvicorn worker holding asyncio connections used to scrape as in_use 0: its pools were unseen.
+    async def hold_one_and_scrape() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        client = get_async_redis()
+        await client.set("k", "v")
+        pool = client.connection_pool
+        held = await pool.get_connection()
+        try:
+            return scrape(server=False)
+        finally:
+            await pool.release(held)
+
+    samples = asyncio.run(hold_one_and_scrape())
+    labels = pool_labels(driver="asyncio")
+    assert {
+        name: samples[(f"django_redis_pool_{name}", labels)]
+        for name in ("in_use", "idle", "checkouts_total", "connections_created_total", "wait_p99_seconds")
+    } == {
+        "in_use": 1.0,
+        "idle": 0.0,
+        "checkouts_total": 2.0,
+        "connections_created_total": 1.0,
+        "wait_p99_seconds": 0.0,
+    }
+    assert samples[("django_redis_pool_in_use", pool_labels())] == 0.0  # the sync pool, beside it

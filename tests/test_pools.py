@@ -286,7 +286,7 @@ def test_max_lifetime_is_jittered_down_by_up_to_ten_percent(redis_server: RedisS
     before = time.monotonic()
     held = [checkout(pool) for _ in range(30)]
     after = time.monotonic()
-    lifetimes = sorted(c._drp_expires_at - before for c in held)
+    lifetimes = sorted(pool._policy.states[c].expires_at - before for c in held)
     for connection in held:
         pool.release(connection)
     assert lifetimes[0] >= 90

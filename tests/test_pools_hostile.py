@@ -7,7 +7,6 @@ each other: interleavings are forced with events, hooks and wait_until loops.
 
 from __future__ import annotations
 
-import builtins
 import gc
 import os
 import signal
@@ -21,6 +20,7 @@ import pytest
 import redis
 
 from django_redis_pool import PoolExhaustedError
+from django_redis_pool._pool import compat
 from django_redis_pool._pool import thread_driver as pools
 from django_redis_pool._pool.thread_driver import BlockingPool, NonBlockingPool
 from tests.conftest import checkout
@@ -48,8 +48,10 @@ def make_pool(server: RedisServer, **kwargs: Any) -> BlockingPool:
 def accounted(pool: Any) -> bool:
     """Every slot the pool counts is either in use or idle: nothing lost, nothing twice."""
     with pool._lock:
-        in_use, idle = pool._in_use_connections, pool._available_connections
-        return len(in_use) + len(idle) == pool._created_connections and not set(idle) & in_use
+        policy = pool._policy
+        in_use, idle = policy.in_use, policy.idle
+        counted = len(in_use) + len(idle) == pool._created_connections == policy.slots
+        return counted and policy.reserved == 0 and not set(idle) & in_use
 
 
 def start_waiter(pool: Any, target: Any) -> threading.Thread:
@@ -67,29 +69,25 @@ def start_waiter(pool: Any, target: Any) -> threading.Thread:
 def test_stats_while_a_connection_is_released_with_leak_warning_on(
     redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # DEFECT: stats() read each in-use connection's _drp_checkout twice after leaving the pool
-    # lock (getattr(...) is not None, then c._drp_checkout[0]); a release in between sets it to
-    # None and stats() raised TypeError: 'NoneType' object is not subscriptable. Seen under
-    # 32 threads with LEAK_WARNING and a stats() loop (a monitoring endpoint), forced here.
+    # DEFECT (before the policy): stats() read each in-use connection's checkout record twice
+    # after leaving the pool lock; a release in between cleared it and stats() raised TypeError.
+    # Now stats() reads the records under the pool lock: a release is forced into the middle of
+    # the snapshot (from another thread, which must wait for the lock) and changes nothing seen.
     pool = make_pool(redis_server, max_connections=2, leak_warning=60)
     held = checkout(pool)
-    fired, released = threading.Event(), threading.Event()
-    real_getattr = builtins.getattr
+    real_snapshot = pool._policy.snapshot
+    releaser = threading.Thread(target=lambda: pool.release(held))
 
-    def getattr_then_release(obj: Any, name: str, *default: Any) -> Any:
-        value = real_getattr(obj, name, *default)
-        if name == "_drp_checkout" and obj is held and not fired.is_set():
-            fired.set()
-            # Another thread releases the connection right after stats() looked at it.
-            threading.Thread(target=lambda: (pool.release(held), released.set())).start()
-            released.wait(2)
-        return value
+    def snapshot_with_a_release(now: float) -> Any:
+        releaser.start()
+        releaser.join(0.2)  # blocked on the pool lock until the snapshot is taken
+        return real_snapshot(now)
 
-    monkeypatch.setattr(pools, "getattr", getattr_then_release, raising=False)
+    monkeypatch.setattr(pool._policy, "snapshot", snapshot_with_a_release)
     stats = pool.stats()
     monkeypatch.undo()
-    assert released.is_set()
-    assert stats["in_use"] in (0, 1)
+    releaser.join(5)
+    assert (stats["in_use"], stats["oldest_checkout_age_s"] is not None) == (1, True)
     assert pool.stats()["in_use"] == 0
 
 
@@ -106,20 +104,20 @@ def test_a_connection_expired_at_release_is_not_closed_under_the_waiter_it_went_
     pool = make_pool(redis_server, max_lifetime=3600)
     client = redis.Redis(connection_pool=pool)
     held = checkout(pool)
-    held._drp_expires_at = 0.0  # past its lifetime, without sleeping
+    pool._policy.states[held].expires_at = 0.0  # past its lifetime, without sleeping
     main = threading.current_thread()
     watching, closed = threading.Event(), threading.Event()
-    real_after_lock = pools._after_lock
+    real_after_lock = pools.finish
 
-    def close_late(to_close: list[Any], messages: list[str]) -> None:
-        if threading.current_thread() is main and held in to_close:
+    def close_late(name: str, chores: list[Any]) -> None:
+        if threading.current_thread() is main and held in chores:
             watching.wait(5)  # the releasing thread is slower than the waiter it woke
-            real_after_lock(to_close, messages)
+            real_after_lock(name, chores)
             closed.set()
         else:
-            real_after_lock(to_close, messages)
+            real_after_lock(name, chores)
 
-    monkeypatch.setattr(pools, "_after_lock", close_late)
+    monkeypatch.setattr(pools, "finish", close_late)
     outcome: list[Any] = []
 
     def transaction() -> None:
@@ -153,28 +151,28 @@ def test_an_expired_connection_released_to_the_idle_stack_is_not_closed_under_it
     # off the idle stack before the releasing thread closes it.
     pool = make_pool(redis_server, max_connections=2, max_lifetime=3600)
     held = checkout(pool)
-    held._drp_expires_at = 0.0
-    real_after_lock = pools._after_lock
+    pool._policy.states[held].expires_at = 0.0
+    real_after_lock = pools.finish
     taken: list[Any] = []
     fired = threading.Event()
 
-    def close_late(to_close: list[Any], messages: list[str]) -> None:
-        if held in to_close and not fired.is_set():
+    def close_late(name: str, chores: list[Any]) -> None:
+        if held in chores and not fired.is_set():
             fired.set()
             taken.append(checkout(pool))  # another thread takes a connection meanwhile
-        real_after_lock(to_close, messages)
+        real_after_lock(name, chores)
 
-    monkeypatch.setattr(pools, "_after_lock", close_late)
+    monkeypatch.setattr(pools, "finish", close_late)
     pool.release(held)
     monkeypatch.undo()
     (user,) = taken
-    assert pools._is_open(user), "a checked-out connection was closed by someone else's release"
+    assert compat.is_open(user), "a checked-out connection was closed by someone else's release"
     assert pool.stats()["closed_for_age"] == 1
     pool.release(user)
     assert accounted(pool)
 
 
-@pytest.mark.skipif(pools.AfterConnectionReleasedEvent is None, reason="redis-py 5.0 has no re-auth")
+@pytest.mark.skipif(not compat.HAS_RELEASE_EVENTS, reason="redis-py 5.0 has no re-auth")
 def test_re_auth_on_release_runs_before_the_connection_is_handed_over(redis_server: RedisServer) -> None:
     # DEFECT: redis-py re-authenticates a released connection (AUTH, then read the reply, on
     # that connection) through AfterConnectionReleasedEvent, which its own pool dispatches under
@@ -257,15 +255,16 @@ def test_a_finalizer_releasing_during_the_leak_scan_neither_raises_nor_leaks_a_s
 
     drop_a_pubsub_in_a_cycle()
     time.sleep(0.02)  # the held connections are now past LEAK_WARNING
-    real_warn = pool._warn_if_held_too_long
+    policy = pool._policy
+    real_report = policy._report_overdue
 
-    def warn_with_a_collection(*args: Any, **kwargs: Any) -> None:
-        gc.collect()  # what formatting a warning may trigger
-        real_warn(*args, **kwargs)
+    def report_with_a_collection(*args: Any, **kwargs: Any) -> None:
+        gc.collect()  # what an allocation in the scan may trigger
+        real_report(*args, **kwargs)
 
-    pool._warn_if_held_too_long = warn_with_a_collection  # type: ignore[method-assign]
+    policy._report_overdue = report_with_a_collection  # type: ignore[method-assign]
     pool.release(checkout(pool))
-    del pool._warn_if_held_too_long
+    del policy._report_overdue
     for connection in held:
         pool.release(connection)
     stats = pool.stats()

@@ -113,7 +113,7 @@ def _arguments(where: str, url: str, safe: str, scheme: str, db: str) -> URLArgu
             )
         places["db"] = "path"
     try:
-        values: dict[str, Any] = parse_url(url)  # type: ignore[no-untyped-call]
+        values: dict[str, Any] = parse_url(url)
     except ValueError as exc:
         # redis-py's message names the argument, never its value.
         raise ImproperlyConfigured(f"{where} is refused by redis-py: {exc} ({safe!r})") from None

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import socket
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 # Anything else, '%' included, is percent-encoded: the encoding is injective, so two aliases never
@@ -44,3 +44,9 @@ def parse_client_name(name: str) -> ClientName | None:
 
 def alias_matches(alias: str, name: ClientName, prefix: str) -> bool:
     return name.prefix == prefix and name.alias == _safe(alias)
+
+
+def pool_repr(pool: Any, max_connections: int, blocking: bool, timeout: float | None) -> str:
+    """A pool's repr: its class, alias, redacted URL and limits (never a password)."""
+    limits = f"max_connections={max_connections}" + (f", pool_timeout={timeout}" if blocking else "")
+    return f"<{type(pool).__name__} alias={pool.alias!r} url={pool.safe_url!r} {limits}>"

@@ -20,11 +20,15 @@ from typing import Any
 
 import redis.asyncio
 from django.core.exceptions import ImproperlyConfigured
+from redis.asyncio.retry import Retry as AsyncRetry
 
 from .._conf.build_errors import BUILD_ERRORS, setting_error
 from .._conf.settings import DEFAULT_ALIAS
+from .._pool import compat
 from .._pool.async_driver import AsyncPool
+from .._topology.cluster_async import build_async_cluster
 from .._topology.entry import PoolEntry, pool_arguments
+from .._topology.sentinel_async import build_async_sentinel
 from . import sync as registry
 
 
@@ -37,6 +41,7 @@ class _LoopPools:
         self.pools: dict[str, Any] = {}
         self.clients: dict[str, Any] = {}
         self.closer: Any = None
+        self.started: Any = None  # the task starting the closer, referenced so it is not collected
         # States of earlier generations on the same loop: requests still running may hold their
         # clients, so their pools stay open (and may still connect) until this state closes.
         self.retired: list[_LoopPools] = []
@@ -74,11 +79,11 @@ def get_async_redis(alias: str = DEFAULT_ALIAS) -> redis.asyncio.Redis:
         ) from None
     state = _loops.get(loop)
     if state is not None and state.generation == registry.generation() and state.pid == os.getpid():
-        try:
-            return state.clients[alias]  # type: ignore[no-any-return]
-        except KeyError:
-            pass
-    return _create(loop, alias)  # type: ignore[no-any-return]
+        client: redis.asyncio.Redis | None = state.clients.get(alias)
+        if client is not None:
+            return client
+    created: redis.asyncio.Redis = _create(loop, alias)  # a RedisCluster for a Cluster alias
+    return created
 
 
 def _create(loop: asyncio.AbstractEventLoop, alias: str) -> Any:
@@ -96,7 +101,7 @@ def _create(loop: asyncio.AbstractEventLoop, alias: str) -> Any:
             state.closer = _close_at_shutdown(state)
             # Starting the generator registers it with the loop (sys.set_asyncgen_hooks), which
             # closes it, and so these pools, in shutdown_asyncgens().
-            asyncio.ensure_future(state.closer.__anext__(), loop=loop)
+            state.started = asyncio.ensure_future(state.closer.__anext__(), loop=loop)
         if alias not in state.clients:
             state.clients[alias], pool = _build(entry)
             if pool is not None:
@@ -124,14 +129,9 @@ def _async_pool_arguments(entry: PoolEntry) -> dict[str, Any]:
 
 def _async_retry(retry: Any) -> Any:
     """redis.asyncio wants its own Retry class (same backoff, same count)."""
-    from redis.asyncio.retry import Retry as AsyncRetry
-
     if isinstance(retry, AsyncRetry):
         return retry
-    from .._topology.entry import describe_retry
-
-    retries, _ = describe_retry(retry)
-    return AsyncRetry(retry._backoff, retries)
+    return AsyncRetry(compat.retry_backoff(retry), compat.retry_count(retry))
 
 
 def _build(entry: PoolEntry) -> tuple[Any, Any]:
@@ -140,12 +140,8 @@ def _build(entry: PoolEntry) -> tuple[Any, Any]:
     pool: AsyncPool
     try:
         if entry.kind == "cluster":
-            from .._topology.cluster_async import build_async_cluster
-
             return build_async_cluster(entry), None
         if entry.kind == "sentinel":
-            from .._topology.sentinel_async import build_async_sentinel
-
             pool = build_async_sentinel(entry, _async_pool_arguments(entry))
         elif settings.scheme == "fakeredis":
             pool = _fake_pool(entry)
@@ -171,8 +167,8 @@ def _fake_pool(entry: PoolEntry) -> AsyncPool:
     # retries); an in-process server has no connection to check.
     kwargs.pop("health_check_interval", None)
     # The same in-process server as the alias's sync pool: sync and async views share the data.
-    server = entry.pool.connection_kwargs["server"]
-    db = entry.pool.connection_kwargs.get("db", 0)
+    sync_kwargs = compat.connection_kwargs(entry.pool)
+    server, db = sync_kwargs["server"], sync_kwargs.get("db", 0)
     return AsyncPool(connection_class=connection_class, server=server, **{"db": db, **kwargs})
 
 
@@ -185,21 +181,12 @@ async def aclose_pools() -> None:
         await state.aclose()
 
 
-def async_stats(alias: str) -> dict[str, Any] | None:
-    """This process's asyncio pools of ``alias``, summed over loops (None when it has none)."""
-    from .._topology.cluster import SUMMED
-
+def loop_pools(alias: str) -> list[AsyncPool]:
+    """This process's asyncio pools of ``alias``, one per event loop that used it."""
     # Under the lock: another thread's first get_async_redis() inserting a loop while this one
     # iterates would raise "dictionary changed size during iteration".
     with _lock:
         states = list(_loops.values())
-    pools = [state.pools[alias] for state in states if alias in state.pools]
-    if not pools:
-        return None
-    per_pool = [pool.stats() for pool in pools]
-    total: dict[str, Any] = {key: sum(stats[key] for stats in per_pool) for key in SUMMED}
-    total["max_connections"] = per_pool[0]["max_connections"]
-    total["loops"] = len(pools)
-    total["peak_in_use"] = max(stats["peak_in_use"] for stats in per_pool)
-    total["wait_ms_max"] = max(stats["wait_ms_max"] for stats in per_pool)
-    return total
+    # A forked child inherits its parent's loops, but none of their pools is the child's.
+    pid = os.getpid()
+    return [state.pools[alias] for state in states if state.pid == pid and alias in state.pools]

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
 
 import redis
 from django.core.exceptions import ImproperlyConfigured
 
 from .._conf.settings import DEFAULT_ALIAS, PoolSettings, get_settings
+from .._pool.thread_driver import Pool
 from .._topology import cluster, sentinel
 from .._topology import single as server
-from .._topology.entry import PoolEntry
-from ..exceptions import UnknownAliasError
+from .._topology.entry import PoolEntry as PoolEntry  # the registry's entry type, for the public face
+from ..exceptions import NoSinglePoolError, UnknownAliasError
 
 logger = logging.getLogger("django_redis_pool")
 
@@ -101,10 +101,11 @@ def get_redis(alias: str = DEFAULT_ALIAS) -> redis.Redis:
     except KeyError:
         pass
     entry = get_entry(alias)
+    client: redis.Redis = entry.client  # a RedisCluster for a Cluster alias
     with _lock:
         if _entries.get(alias) is entry:
-            _clients[alias] = entry.client
-    return entry.client  # type: ignore[no-any-return]
+            _clients[alias] = client
+    return client
 
 
 def get_entry(alias: str = DEFAULT_ALIAS) -> PoolEntry:
@@ -114,10 +115,13 @@ def get_entry(alias: str = DEFAULT_ALIAS) -> PoolEntry:
         raise _missing(alias) from None
 
 
-def get_pool(alias: str = DEFAULT_ALIAS) -> redis.ConnectionPool:
-    """The redis-py pool object behind ``get_redis(alias)`` (None for a Cluster alias: it has one
-    pool per node, see ``get_stats(alias)["nodes"]``)."""
-    return get_entry(alias).pool  # type: ignore[no-any-return]
+def get_pool(alias: str = DEFAULT_ALIAS) -> Pool:
+    """The redis-py pool object behind ``get_redis(alias)``. A Cluster alias has one pool per node
+    and no single one: :class:`NoSinglePoolError` (use ``get_stats(alias)`` and ``get_redis(alias)``)."""
+    pool = get_entry(alias).pool
+    if pool is None:
+        raise NoSinglePoolError(alias)
+    return pool
 
 
 def entries() -> dict[str, PoolEntry]:
@@ -127,22 +131,3 @@ def entries() -> dict[str, PoolEntry]:
 
 def build_error() -> ImproperlyConfigured | None:
     return _build_error
-
-
-def get_stats(alias: str | None = None) -> dict[str, Any]:
-    """Counters of one alias's pool, or of every alias when ``alias`` is None."""
-    if alias is not None:
-        return _with_async(alias, get_entry(alias).stats())
-    return {name: _with_async(name, entry.stats()) for name, entry in entries().items()}
-
-
-def stats_of(entry: PoolEntry) -> dict[str, Any]:
-    """An entry's stats, with its asyncio pools' under ``"async"`` when it has any."""
-    return _with_async(entry.settings.alias, entry.stats())
-
-
-def _with_async(alias: str, stats: dict[str, Any]) -> dict[str, Any]:
-    from .loops import async_stats  # asyncio pools, one per event loop
-
-    found = async_stats(alias)
-    return stats if found is None else {**stats, "async": found}

@@ -9,31 +9,16 @@ subclass: redis-py passes node pools only the keyword arguments it knows.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, cast
 
 from redis.cluster import ClusterNode, RedisCluster
 
 from .._conf.build_errors import BUILD_ERRORS, setting_error
 from .._conf.settings import PoolSettings
-from .._pool.counters import STATS_KEYS
+from .._pool import compat
+from .._pool.counters import summarize
 from .._pool.thread_driver import BlockingPool, NonBlockingPool, Pool
 from .entry import PoolEntry, effective_limits, pool_arguments
-
-# Stats that add up across nodes; the others (percentiles, maxima, ages) are per node only.
-SUMMED = (
-    "max_connections",
-    "in_use",
-    "idle",
-    "waiting",
-    "connections_created",
-    "checkouts",
-    "waits",
-    "exhausted",
-    "connection_errors",
-    "closed_for_age",
-    "closed_for_idle",
-    "leak_warnings",
-)
 
 
 def node_pool_class(settings: PoolSettings) -> type[Pool]:
@@ -45,41 +30,41 @@ def node_pool_class(settings: PoolSettings) -> type[Pool]:
         if key in ("alias", "client_name_prefix", "max_lifetime", "max_idle", "leak_warning")
     }
 
-    class ClusterNodePool(base):  # type: ignore[valid-type,misc]
-        def __init__(self, **kwargs: Any) -> None:
-            safe_url = f"redis://{kwargs.get('host')}:{kwargs.get('port')}"
-            super().__init__(**own, safe_url=safe_url, **kwargs)
+    def __init__(self: Any, **kwargs: Any) -> None:
+        safe_url = f"redis://{kwargs.get('host')}:{kwargs.get('port')}"
+        base.__init__(self, **own, safe_url=safe_url, **kwargs)
 
-    ClusterNodePool.__name__ = ClusterNodePool.__qualname__ = f"Cluster{base.__name__}"
-    return ClusterNodePool
+    name = f"Cluster{base.__name__}"
+    return cast(type[Pool], type(name, (base,), {"__init__": __init__, "__qualname__": name}))
 
 
 class ClusterEntry(PoolEntry):
     """A Cluster alias: a ``RedisCluster`` built on first use, a pool per node."""
 
     def __init__(self, settings: PoolSettings, limits: Any, pool_class: type[Pool], probe: Pool) -> None:
-        super().__init__(settings, limits, None, None)  # type: ignore[arg-type]
+        super().__init__(settings, limits, None, None)
         self.pool_class = pool_class
         self.probe = probe  # a node pool built from the URL, never connected: for its arguments
         self._lock = threading.Lock()
+        self._cluster: RedisCluster | None = None
 
     @property
     def pool_class_name(self) -> str:
         return self.pool_class.__name__
 
     def connection_arguments(self) -> tuple[Any, dict[str, Any]]:
-        kwargs = dict(self.probe.connection_kwargs)
+        kwargs = dict(compat.connection_kwargs(self.probe))
         kwargs.pop("host", None)
         kwargs.pop("port", None)
         return self.probe.connection_class, kwargs
 
     @property
     def client(self) -> RedisCluster:
-        if self._client is None:
+        if self._cluster is None:
             with self._lock:
-                if self._client is None:
-                    self._client = self._connect()
-        return self._client  # type: ignore[no-any-return]
+                if self._cluster is None:
+                    self._cluster = self._connect()
+        return self._cluster
 
     def _connect(self) -> RedisCluster:
         settings = self.settings
@@ -88,17 +73,14 @@ class ClusterEntry(PoolEntry):
         retry = kwargs.pop("retry", None)  # RedisCluster retries at its level, not per node
         return RedisCluster(
             url=settings.url,
-            startup_nodes=[
-                ClusterNode(host, port)  # type: ignore[no-untyped-call]
-                for host, port in settings.cluster.startup_nodes
-            ],
+            startup_nodes=[ClusterNode(host, port) for host, port in settings.cluster.startup_nodes],
             connection_pool_class=self.pool_class,
             **({"retry": retry} if retry is not None else {}),
             **kwargs,
         )
 
     def node_pools(self) -> dict[str, Pool]:
-        client = self._client
+        client = self._cluster
         if client is None:
             return {}
         pools = {}
@@ -109,24 +91,15 @@ class ClusterEntry(PoolEntry):
         return pools
 
     def stats(self) -> dict[str, Any]:
-        per_node = {name: pool.stats() for name, pool in sorted(self.node_pools().items())}
-        total: dict[str, Any] = dict.fromkeys(STATS_KEYS)
-        for key in SUMMED:
-            total[key] = sum(stats[key] for stats in per_node.values())
-        for key in ("peak_in_use", "wait_ms_total", "wait_ms_max", "wait_ms_window_max"):
-            values = [stats[key] for stats in per_node.values()]
-            total[key] = (sum if key == "wait_ms_total" else max)(values) if values else 0
-        total["wait_ms_p50"] = total["wait_ms_p99"] = None  # per node only: see "nodes"
-        ages = [
-            s["oldest_checkout_age_s"] for s in per_node.values() if s["oldest_checkout_age_s"] is not None
-        ]
-        total["oldest_checkout_age_s"] = max(ages) if ages else None
-        total["nodes"] = per_node
+        """The nodes' stats taken together (the same keys as one pool's), and each under "nodes"."""
+        snapshots = {name: pool.snapshot() for name, pool in sorted(self.node_pools().items())}
+        total = summarize(snapshots.values())
+        total["nodes"] = {name: summarize([snapshot]) for name, snapshot in snapshots.items()}
         return total
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
             for pool in self.node_pools().values():
                 pool.disconnect()
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from redis.asyncio.cluster import RedisCluster
 
+from .._pool import compat
 from .._pool.naming import format_client_name
 from .entry import PoolEntry
 
@@ -25,7 +26,7 @@ class AsyncClusterClient(RedisCluster):
     _drp_init_lock: asyncio.Lock | None = None
 
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
-        if self._initialize:
+        if compat.cluster_needs_init(self):
             if self._drp_init_lock is None:
                 self._drp_init_lock = asyncio.Lock()
             async with self._drp_init_lock:
@@ -33,11 +34,11 @@ class AsyncClusterClient(RedisCluster):
         return await super().execute_command(*args, **kwargs)
 
 
-def build_async_cluster(entry: PoolEntry) -> AsyncClusterClient:
+def build_async_cluster(entry: PoolEntry) -> RedisCluster:
     kwargs = dict(entry.settings.kwargs)
     kwargs.pop("timeout", None)  # no pool to wait on: the client keeps connections per node
     kwargs.pop("retry", None)
     settings = entry.settings
     if settings.client_name is not None:
         kwargs["client_name"] = format_client_name(settings.client_name, settings.alias, os.getpid())
-    return AsyncClusterClient.from_url(settings.url, **kwargs)  # type: ignore[return-value]
+    return AsyncClusterClient.from_url(settings.url, **kwargs)

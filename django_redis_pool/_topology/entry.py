@@ -16,6 +16,7 @@ from redis.retry import Retry
 
 from .._conf.build_errors import BUILD_ERRORS, setting_error
 from .._conf.settings import PoolSettings
+from .._pool import compat
 from .._pool.thread_driver import Pool
 
 
@@ -35,10 +36,10 @@ class Limits:
 class PoolEntry:
     """A single-server alias (and the base of the other kinds): one pool, one ``redis.Redis``."""
 
-    def __init__(self, settings: PoolSettings, limits: Limits, pool: Pool, client: Any) -> None:
+    def __init__(self, settings: PoolSettings, limits: Limits, pool: Pool | None, client: Any) -> None:
         self.settings = settings
         self.limits = limits
-        self.pool: Any = pool
+        self.pool = pool  # None for a Cluster alias: a pool per node
         self._client = client
 
     @property
@@ -57,17 +58,22 @@ class PoolEntry:
     def connection_arguments(self) -> tuple[Any, dict[str, Any]]:
         """(connection class, keyword arguments) to open one connection of this alias's kind by hand,
         as ``redis_pool_status`` does; host and port are the caller's for the distributed kinds."""
-        return self.pool.connection_class, dict(self.pool.connection_kwargs)
+        pool = self.single_pool()
+        return pool.connection_class, dict(compat.connection_kwargs(pool))
+
+    def single_pool(self) -> Pool:
+        assert self.pool is not None, "overridden where there is no single pool"
+        return self.pool
 
     def node_pools(self) -> dict[str, Pool]:
         """Every pool of this alias, by the server it connects to ("" when that is not fixed)."""
-        return {"": self.pool}
+        return {"": self.single_pool()}
 
     def stats(self) -> dict[str, Any]:
-        return self.pool.stats()  # type: ignore[no-any-return]
+        return self.single_pool().stats()
 
     def close(self) -> None:
-        self.pool.disconnect()
+        self.single_pool().disconnect()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.settings.alias!r} {self.settings.safe_url!r}>"
@@ -88,9 +94,8 @@ def describe_retry(retry: Any) -> tuple[int, str | None]:
     """(retries, backoff class name) of a connection's redis-py ``Retry`` object."""
     if retry is None:
         return 0, None
-    retries = retry.get_retries() if hasattr(retry, "get_retries") else retry._retries
-    backoff = getattr(retry, "_backoff", None)
-    return int(retries), type(backoff).__name__ if backoff is not None else None
+    backoff = compat.retry_backoff(retry)
+    return compat.retry_count(retry), type(backoff).__name__ if backoff is not None else None
 
 
 def pool_arguments(settings: PoolSettings) -> dict[str, Any]:
@@ -116,7 +121,7 @@ def effective_limits(
     redis-py's defaults and rejects bad OPTIONS before any request. ``connection_class`` and
     ``drop`` stand in for connection classes that need the pool itself (Sentinel's)."""
     connection_class = connection_class or pool.connection_class
-    kwargs = {k: v for k, v in pool.connection_kwargs.items() if k not in drop}
+    kwargs = {k: v for k, v in compat.connection_kwargs(pool).items() if k not in drop}
     try:
         probe = connection_class(**kwargs)
     except BUILD_ERRORS as exc:

@@ -13,6 +13,7 @@ before its promotion completes fails with READONLY, which redis-py turns into a 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -23,7 +24,8 @@ from redis.sentinel import Sentinel, SentinelConnectionPool
 
 from .._conf.build_errors import BUILD_ERRORS, setting_error
 from .._conf.settings import PoolSettings
-from .._pool.thread_driver import BlockingPool, NonBlockingPool
+from .._pool import compat
+from .._pool.thread_driver import BlockingPool, NonBlockingPool, Pool
 from .entry import PoolEntry, effective_limits, pool_arguments
 
 logger = logging.getLogger("django_redis_pool")
@@ -36,7 +38,7 @@ SWITCHED = "+switch-master"
 ABORTED = "-failover-abort-*"
 
 
-class SentinelPoolMixin:
+class SentinelPoolMixin(Pool):
     """Follows a :class:`FailoverWatcher`'s announcements before asking the sentinels."""
 
     service_name: str
@@ -47,7 +49,7 @@ class SentinelPoolMixin:
 
     def get_master_address(self) -> Address:
         announced = self._announced_master
-        found = self.sentinel_manager.discover_master(self.service_name)  # type: ignore[no-untyped-call]
+        found = self.sentinel_manager.discover_master(self.service_name)
         discovered: Address = (found[0], int(found[1]))
         if announced is not None:
             if discovered == announced:
@@ -59,32 +61,17 @@ class SentinelPoolMixin:
 
     def _follow(self, address: Address) -> None:
         """Point new connections at ``address``; close idle ones to any other server."""
-        if not self.is_master or self._master_address() == address:
+        if not self.is_master or compat.master_address(self) == address:
             return
-        self._set_master_address(address)
-        pool: Any = self
+        compat.set_master_address(self, address)
         # Under the pool lock, as redis-py does: once released, an idle connection may be checked
         # out by another thread, and closing it then would cut that thread's command short.
-        with pool._lock:
-            for connection in pool._available_connections:
-                if (connection.host, connection.port) != address:
-                    connection.disconnect()
+        self.disconnect_idle(lambda connection: (connection.host, connection.port) != address)
         logger.info("django_redis_pool: %r now uses master %s:%s", self, *address)
 
-    def _master_address(self) -> Address | None:
-        proxy = getattr(self, "proxy", None)  # redis-py >= 5.1 keeps it on a proxy
-        address = proxy.master_address if proxy is not None else getattr(self, "master_address", None)
-        return None if address is None else (address[0], int(address[1]))
-
-    def _set_master_address(self, address: Address) -> None:
-        proxy = getattr(self, "proxy", None)
-        if proxy is not None:
-            proxy.master_address = address
-        else:
-            self.master_address = address
-
     def reset(self) -> None:
-        super().reset()  # type: ignore[misc]
+        super().reset()  # from SentinelConnectionPool.__init__ too, once its proxy exists
+        compat.route_master_lookups(self)
         watcher = self._watcher
         if watcher is not None:
             watcher.ensure_running()  # a forked child: its own threads, on its first use
@@ -96,27 +83,12 @@ class SentinelPoolMixin:
             self._follow(address)
 
 
-def _install_proxy_hook(pool: Any) -> None:
-    # redis-py >= 5.1: connections ask the pool's proxy, not the pool, for the master address.
-    proxy = getattr(pool, "proxy", None)
-    if proxy is not None:
-        proxy.get_master_address = pool.get_master_address
-
-
 class SentinelBlockingPool(SentinelPoolMixin, SentinelConnectionPool, BlockingPool):
     """A Sentinel-managed, fair, blocking pool."""
-
-    def __init__(self, service_name: str, sentinel_manager: Sentinel, **kwargs: Any) -> None:
-        super().__init__(service_name, sentinel_manager, **kwargs)  # type: ignore[no-untyped-call]
-        _install_proxy_hook(self)
 
 
 class SentinelNonBlockingPool(SentinelPoolMixin, SentinelConnectionPool, NonBlockingPool):
     """A Sentinel-managed pool that raises at once when full."""
-
-    def __init__(self, service_name: str, sentinel_manager: Sentinel, **kwargs: Any) -> None:
-        super().__init__(service_name, sentinel_manager, **kwargs)  # type: ignore[no-untyped-call]
-        _install_proxy_hook(self)
 
 
 class FailoverWatcher:
@@ -138,8 +110,6 @@ class FailoverWatcher:
         self._pid = 0
 
     def ensure_running(self) -> None:
-        import os
-
         if self._pid == os.getpid() or self._stop.is_set():
             return
         self._pid = os.getpid()
@@ -162,7 +132,7 @@ class FailoverWatcher:
         backoff = 0.1
         while not self._stop.is_set():
             client = redis.Redis(host=address[0], port=address[1], **self.sentinel_kwargs)
-            pubsub = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
             try:
                 pubsub.subscribe(PROMOTING, SWITCHED)
                 pubsub.psubscribe(ABORTED)
@@ -200,9 +170,9 @@ class SentinelEntry(PoolEntry):
     """A Sentinel-managed alias: one pool that follows the service's master (or its replicas)."""
 
     def connection_arguments(self) -> tuple[Any, dict[str, Any]]:
-        kwargs = dict(self.pool.connection_kwargs)
+        kwargs = dict(compat.connection_kwargs(self.pool))
         kwargs.pop("connection_pool", None)
-        ssl = issubclass(self.pool.connection_class, SSLConnection)
+        ssl = issubclass(self.single_pool().connection_class, SSLConnection)
         return (SSLConnection if ssl else Connection), kwargs
 
     def sentinel_arguments(self) -> dict[str, Any]:
@@ -212,12 +182,12 @@ class SentinelEntry(PoolEntry):
         watcher = getattr(self.pool, "_watcher", None)
         if watcher is not None:
             watcher.stop()
-        self.pool.disconnect()
+        self.single_pool().disconnect()
 
 
 def _data_node_arguments(settings: PoolSettings) -> dict[str, Any]:
     """Credentials, database and TLS for the data nodes, from a host-less URL such as redis://:pw@/0."""
-    values: dict[str, Any] = parse_url(settings.url)  # type: ignore[no-untyped-call]
+    values: dict[str, Any] = parse_url(settings.url)
     values.pop("host", None)
     values.pop("port", None)
     if values.pop("connection_class", None) is not None or settings.scheme == "rediss":
@@ -243,7 +213,7 @@ def build(settings: PoolSettings) -> SentinelEntry:
     ssl = kwargs.pop("ssl", False)
     pool_class = SentinelBlockingPool if settings.blocking else SentinelNonBlockingPool
     sentinel_kwargs = _sentinel_arguments(settings)
-    manager = Sentinel(list(config.sentinels), sentinel_kwargs=sentinel_kwargs)  # type: ignore[no-untyped-call]
+    manager = Sentinel(list(config.sentinels), sentinel_kwargs=sentinel_kwargs)
     try:
         pool = pool_class(config.service_name, manager, is_master=not config.is_replica, ssl=ssl, **kwargs)
         limits = effective_limits(

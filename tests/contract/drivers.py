@@ -217,7 +217,7 @@ class ThreadDriver(Driver):
     cancelled_error = WaitCancelled
 
     def open_pool(self) -> None:
-        get_pool(ALIAS)
+        get_redis(ALIAS)  # a Cluster alias builds its client here; get_pool() has no pool for one
 
     def checkout(self) -> Any:
         return checkout(get_pool(ALIAS))

@@ -42,11 +42,19 @@ def deployment(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 
 def test_every_deployment_reports_the_stats_keys_with_one_type(
-    pool_driver: Driver, deployment: dict[str, Any]
+    pool_driver: Driver, deployment: dict[str, Any], request: pytest.FixtureRequest
 ) -> None:
+    if pool_driver.name == "asyncio" and deployment.get("CLUSTER"):
+        # redis.asyncio.cluster.RedisCluster keeps its own connection list per node (no pool class
+        # to replace, redis-py #2522): not yet on this package's pools, so not in its stats.
+        request.applymarker(
+            pytest.mark.xfail(strict=True, reason="asyncio Cluster nodes: not on our pools yet")
+        )
     pool_driver.configure_alias({**deployment, **SAFE_LIMITS, "MAX_CONNECTIONS": 4, "LEAK_WARNING": 60})
+    assert pool_driver.command("PING") is True  # a Cluster client reads its slot map first (a checkout)
+    before = pool_driver.stats()["checkouts"]
     for n in range(12):  # keys in many slots: every node of a Cluster gets some
         assert pool_driver.command("SET", f"contract:{n}", n) is True
     stats = pool_driver.stats()
     assert type_names(stats) == expected_types("NoneType")
-    assert (stats["checkouts"], stats["in_use"], stats["exhausted"]) == (12, 0, 0)
+    assert (stats["checkouts"] - before, stats["in_use"], stats["exhausted"]) == (12, 0, 0)

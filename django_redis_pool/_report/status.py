@@ -15,10 +15,10 @@ from typing import Any
 import redis
 from redis.exceptions import RedisClusterException, RedisError, ResponseError
 
-from ._conf.redaction import redact_text
-from ._pool.naming import alias_matches, local_host, parse_client_name
-from ._registry import sync as registry
-from ._topology.entry import PoolEntry
+from .._conf.redaction import redact_text
+from .._pool.naming import alias_matches, local_host, parse_client_name
+from .._topology.entry import PoolEntry
+from .stats import stats_of
 
 
 def build_report(entries: Iterable[PoolEntry], server: bool = True, timeout: float = 5.0) -> dict[str, Any]:
@@ -58,7 +58,7 @@ def pool_report(entry: PoolEntry, server: bool, timeout: float) -> dict[str, Any
         "pool_class": entry.pool_class_name,
         "client_name_prefix": entry.settings.client_name,
         "limits": limits_report(entry),
-        "stats": registry.stats_of(entry),
+        "stats": stats_of(entry),
         "server": None,
         "sentinel": None,
         "nodes": None,

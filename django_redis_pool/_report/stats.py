@@ -1,0 +1,53 @@
+"""Pools -> stats: ``get_stats()``, and the rows the status command, health and metrics show."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._pool import compat
+from .._pool.counters import summarize
+from .._registry import loops
+from .._registry import sync as registry
+from .._topology.entry import PoolEntry
+
+
+def get_stats(alias: str | None = None) -> dict[str, Any]:
+    """Counters of one alias's pools, with its asyncio pools' under ``"async"`` when it has any; of
+    every alias, by alias, when ``alias`` is None."""
+    if alias is None:
+        return {name: stats_of(entry) for name, entry in registry.entries().items()}
+    return stats_of(registry.get_entry(alias))
+
+
+def stats_of(entry: PoolEntry) -> dict[str, Any]:
+    """An entry's stats, with its asyncio pools' under ``"async"`` when it has any."""
+    stats = entry.stats()
+    found = async_stats(entry.settings.alias)
+    return stats if found is None else {**stats, "async": found}
+
+
+def async_stats(alias: str) -> dict[str, Any] | None:
+    """The asyncio pools of ``alias`` in this process, taken together (the keys of one pool's stats,
+    and ``loops``: how many event loops have one); None when it has none."""
+    pools = loops.loop_pools(alias)
+    if not pools:
+        return None
+    return {**summarize(pool.snapshot() for pool in pools), "loops": len(pools)}
+
+
+def pool_rows() -> list[tuple[str, str, str, dict[str, Any]]]:
+    """(alias, node, driver, stats) of every pool of this process: a Cluster node's name or "" for
+    ``node``; ``driver`` "sync", or "asyncio" for an alias's asyncio pools taken together."""
+    rows: list[tuple[str, str, str, dict[str, Any]]] = []
+    for alias, entry in sorted(registry.entries().items()):
+        rows.extend((alias, node, "sync", pool.stats()) for node, pool in sorted(entry.node_pools().items()))
+        found = async_stats(alias)
+        if found is not None:
+            rows.append((alias, "", "asyncio", found))
+    return rows
+
+
+def client_list(pool: Any, timeout: float) -> list[dict[str, Any]]:
+    """``CLIENT LIST`` on one of the pool's own connections, parsed as redis-py parses it."""
+    reply, _ = pool.execute_within(timeout, "CLIENT", "LIST")
+    return compat.parse_client_list(reply)
