@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import redis
 from django.conf import settings
@@ -99,15 +99,15 @@ class CacheClient(KeyCommands, CollectionCommands, SortedSetCommands):
 
     def encode(self, value: Any, *, allow_int: bool = True) -> bytes | int:
         if allow_int:
-            return self._codec.encode(value)  # type: ignore[no-any-return]
+            return cast(bytes | int, self._codec.encode(value))
         # django-redis serializes even an int when it is a sorted-set member (zadd).
-        return self._codec.serialize(value)  # type: ignore[no-any-return]
+        return cast(bytes, self._codec.serialize(value))
 
     def decode(self, value: Any) -> Any:
         return self._codec.decode(value)
 
     def _timeout(self, timeout: Any) -> float | None:
-        return self._backend.default_timeout if timeout is DEFAULT_TIMEOUT else timeout  # type: ignore[no-any-return]
+        return cast(float | None, self._backend.default_timeout if timeout is DEFAULT_TIMEOUT else timeout)
 
     # -- Django's cache API ------------------------------------------------------------------
 
@@ -159,7 +159,7 @@ class CacheClient(KeyCommands, CollectionCommands, SortedSetCommands):
         self, key: Any, version: int | None = None, prefix: str | None = None, client: Any = None
     ) -> int:
         # Not int(): on a pipeline (set_many with a timeout of 0) the reply comes at execute().
-        return self._write(client).delete(self.make_key(key, version=version, prefix=prefix))  # type: ignore[no-any-return]
+        return cast(int, self._write(client).delete(self.make_key(key, version=version, prefix=prefix)))
 
     def delete_many(self, keys: Iterable[Any], version: int | None = None, client: Any = None) -> int:
         made = [self.make_key(key, version=version) for key in keys]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import redis
 from django.core.cache import caches
 
@@ -15,4 +17,4 @@ def get_redis_connection(alias: str = "default", write: bool = True) -> redis.Re
         raise NotImplementedError(
             f"CACHES[{alias!r}] is not a PooledRedisCache (or django-redis cache): it has no pooled client."
         )
-    return get_client(write)  # type: ignore[no-any-return]
+    return cast(redis.Redis, get_client(write))

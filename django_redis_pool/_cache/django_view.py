@@ -3,7 +3,7 @@ that reads it. Commands do not go through it: they go through ``cache.client``."
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.core.cache.backends.redis import RedisCacheClient
 
@@ -18,7 +18,7 @@ class SerializerView:
         self._codec = codec
 
     def dumps(self, value: Any) -> bytes | int:
-        return self._codec.encode(value)  # type: ignore[no-any-return]
+        return cast(bytes | int, self._codec.encode(value))
 
     def loads(self, raw: Any) -> Any:
         return self._codec.decode(raw)
@@ -34,7 +34,7 @@ class DjangoClientView(RedisCacheClient):
         self._serializer = SerializerView(client._codec)
 
     def _get_connection_pool(self, write: bool) -> Any:
-        index = self._get_connection_pool_index(write)  # type: ignore[attr-defined]  # Django's, untyped
+        index: int = cast(Any, self)._get_connection_pool_index(write)  # Django's, untyped in the stubs
         return registry.get_pool(self._servers[index])
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:

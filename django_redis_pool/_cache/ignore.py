@@ -16,7 +16,7 @@ import socket
 import threading
 from collections import Counter
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import redis
 
@@ -67,7 +67,7 @@ def omit_errors(on_error: Callable[[tuple[Any, ...], dict[str, Any]], Any] = _no
                         raise
                     return on_error(args, kwargs)
 
-            return async_wrapper  # type: ignore[return-value]
+            return cast(F, async_wrapper)
 
         @functools.wraps(method)
         def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -78,7 +78,7 @@ def omit_errors(on_error: Callable[[tuple[Any, ...], dict[str, Any]], Any] = _no
                     raise
                 return on_error(args, kwargs)
 
-        return wrapper  # type: ignore[return-value]
+        return cast(F, wrapper)
 
     return decorate
 
