@@ -212,6 +212,9 @@ class AsyncPool(compat.RedisPyState, redis.asyncio.ConnectionPool):
         if error is not None:
             raise error
 
+    def checked_out(self, connection: Any) -> bool:
+        return connection in self._policy.in_use
+
     # -- observability ---------------------------------------------------------------------
 
     def snapshot(self) -> Snapshot:

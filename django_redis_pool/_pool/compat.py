@@ -196,6 +196,20 @@ def cluster_needs_init(client: Any) -> bool:
     return bool(client._initialize)
 
 
+def adopt(obj: Any, cls: type) -> None:
+    """Make ``obj`` an instance of ``cls``, a subclass of its class adding methods only
+    (``__slots__ = ()``): redis-py's asyncio ``NodesManager`` names ``ClusterNode`` when it makes nodes."""
+    object.__setattr__(obj, "__class__", cls)
+
+
+def unfree(node: Any, connection: Any) -> None:
+    """Take ``connection`` off an asyncio ``ClusterNode``'s own free list (``_free``, from 5.x to 8.x),
+    where redis-py 5.0 puts it back after a command (later versions call ``release()``)."""
+    free = node._free
+    if connection in free:
+        free.remove(connection)
+
+
 def parse_client_list(reply: Any) -> list[dict[str, Any]]:
     """``CLIENT LIST`` parsed as redis-py parses it (its parser lives in a private module)."""
     parse: Any = _helpers.parse_client_list

@@ -27,6 +27,7 @@ from .._conf.settings import DEFAULT_ALIAS
 from .._pool import compat
 from .._pool.async_driver import AsyncPool
 from .._topology.cluster_async import build_async_cluster
+from .._topology.cluster_nodes import NodePools
 from .._topology.entry import PoolEntry, pool_arguments
 from .._topology.sentinel_async import build_async_sentinel
 from . import sync as registry
@@ -134,13 +135,13 @@ def _async_retry(retry: Any) -> Any:
     return AsyncRetry(compat.retry_backoff(retry), compat.retry_count(retry))
 
 
-def _build(entry: PoolEntry) -> tuple[Any, Any]:
+def _build(entry: PoolEntry) -> tuple[Any, AsyncPool | NodePools]:
     """(client, pool) for one alias on the running loop."""
     settings = entry.settings
     pool: AsyncPool
     try:
         if entry.kind == "cluster":
-            return build_async_cluster(entry), None
+            return build_async_cluster(entry)
         if entry.kind == "sentinel":
             pool = build_async_sentinel(entry, _async_pool_arguments(entry))
         elif settings.scheme == "fakeredis":
@@ -181,8 +182,9 @@ async def aclose_pools() -> None:
         await state.aclose()
 
 
-def loop_pools(alias: str) -> list[AsyncPool]:
-    """This process's asyncio pools of ``alias``, one per event loop that used it."""
+def loop_pools(alias: str) -> list[AsyncPool | NodePools]:
+    """This process's asyncio pools of ``alias``, one per event loop that used it (a Cluster alias's
+    nodes' pools taken together)."""
     # Under the lock: another thread's first get_async_redis() inserting a loop while this one
     # iterates would raise "dictionary changed size during iteration".
     with _lock:

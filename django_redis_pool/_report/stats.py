@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from .._pool import compat
-from .._pool.counters import summarize
+from .._pool.counters import Snapshot, summarize
 from .._registry import loops
 from .._registry import sync as registry
+from .._topology.cluster_nodes import NodePools
 from .._topology.entry import PoolEntry
 
 
@@ -28,11 +29,24 @@ def stats_of(entry: PoolEntry) -> dict[str, Any]:
 
 def async_stats(alias: str) -> dict[str, Any] | None:
     """The asyncio pools of ``alias`` in this process, taken together (the keys of one pool's stats,
-    and ``loops``: how many event loops have one); None when it has none."""
+    and ``loops``: how many event loops have one; a Cluster's nodes' under ``nodes``, each summed
+    over the loops); None when it has none."""
     pools = loops.loop_pools(alias)
     if not pools:
         return None
-    return {**summarize(pool.snapshot() for pool in pools), "loops": len(pools)}
+    snapshots: list[Snapshot] = []
+    nodes: dict[str, list[Snapshot]] = {}
+    for pool in pools:
+        if isinstance(pool, NodePools):
+            for name, snapshot in pool.snapshots().items():
+                nodes.setdefault(name, []).append(snapshot)
+                snapshots.append(snapshot)
+        else:
+            snapshots.append(pool.snapshot())
+    stats = {**summarize(snapshots), "loops": len(pools)}
+    if nodes:
+        stats["nodes"] = {name: summarize(found) for name, found in sorted(nodes.items())}
+    return stats
 
 
 def pool_rows() -> list[tuple[str, str, str, dict[str, Any]]]:

@@ -42,14 +42,8 @@ def deployment(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 
 def test_every_deployment_reports_the_stats_keys_with_one_type(
-    pool_driver: Driver, deployment: dict[str, Any], request: pytest.FixtureRequest
+    pool_driver: Driver, deployment: dict[str, Any]
 ) -> None:
-    if pool_driver.name == "asyncio" and deployment.get("CLUSTER"):
-        # redis.asyncio.cluster.RedisCluster keeps its own connection list per node (no pool class
-        # to replace, redis-py #2522): not yet on this package's pools, so not in its stats.
-        request.applymarker(
-            pytest.mark.xfail(strict=True, reason="asyncio Cluster nodes: not on our pools yet")
-        )
     pool_driver.configure_alias({**deployment, **SAFE_LIMITS, "MAX_CONNECTIONS": 4, "LEAK_WARNING": 60})
     assert pool_driver.command("PING") is True  # a Cluster client reads its slot map first (a checkout)
     before = pool_driver.stats()["checkouts"]
