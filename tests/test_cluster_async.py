@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -10,6 +11,9 @@ import pytest
 
 from django_redis_pool import PoolExhaustedError, get_async_redis, get_stats
 from django_redis_pool._pool.counters import STATS_KEYS
+from django_redis_pool._pool.naming import local_host
+from django_redis_pool._registry import loops
+from django_redis_pool._topology.cluster_nodes import NodePools
 from tests.conftest import SAFE_LIMITS
 from tests.support.topologies import RedisClusterTopology
 
@@ -171,3 +175,32 @@ def test_a_moved_slot_is_followed_on_pooled_nodes(shards: RedisClusterTopology, 
     got, stored, stats = asyncio.run(work())
     assert (got, stored) == (b"before", "after")
     assert (stats["in_use"], stats["exhausted"]) == (0, 0)
+
+
+def test_node_pools_take_the_alias_settings_and_name_their_connections(
+    shards: RedisClusterTopology, settings: Any
+) -> None:
+    settings.REDIS_POOL = {
+        "shards": {
+            "CLUSTER": True,
+            "URL": shards.url,
+            "SOCKET_TIMEOUT": 5,
+            "BLOCKING": False,
+            **{"MAX_CONNECTIONS": 3, "MAX_LIFETIME": 300, "MAX_IDLE": 60, "LEAK_WARNING": 30},
+        }
+    }
+
+    async def work() -> tuple[list[tuple[Any, ...]], list[str]]:
+        await get_async_redis("shards").set(ORDER, 1)
+        (node_pools,) = loops.loop_pools("shards")
+        assert isinstance(node_pools, NodePools)
+        pool = node_pools.pools[node_of(shards, ORDER)]
+        names = [c["name"] for c in shards.admin(shards.owner_of(shards.key_slot(ORDER))).client_list()]
+        return [
+            (pool.alias, pool.max_connections, pool.blocking, pool.timeout),
+            (pool.max_lifetime, pool.max_idle, pool.leak_warning),
+        ], names
+
+    described, names = asyncio.run(work())
+    assert described == [("shards", 3, False, None), (300, 60, 30)]
+    assert f"django_redis_pool:shards:{local_host()}:{os.getpid()}" in names

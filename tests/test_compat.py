@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import redis
 import redis.asyncio
+from redis.asyncio.cluster import ClusterNode as AsyncClusterNode
 from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
@@ -183,6 +184,24 @@ def test_sentinel_master_address_is_read_and_set_where_redis_py_keeps_it() -> No
 def test_an_async_cluster_client_needs_initialising_before_its_first_command() -> None:
     client = AsyncRedisCluster(host="127.0.0.1", port=free_port())
     assert compat.cluster_needs_init(client) is True
+
+
+def test_an_async_cluster_node_can_be_adopted_by_a_subclass_adding_methods_only() -> None:
+    class Adopted(AsyncClusterNode):
+        __slots__ = ()
+
+    node = AsyncClusterNode("127.0.0.1", 7000, "primary")
+    compat.adopt(node, Adopted)
+    assert (type(node), node.name, node.server_type) == (Adopted, "127.0.0.1:7000", "primary")
+
+
+def test_unfree_takes_a_connection_off_an_async_cluster_nodes_free_list() -> None:
+    node = AsyncClusterNode("127.0.0.1", 7000)
+    ours, theirs = node.connection_class(), node.connection_class()
+    node._free.extend([theirs, ours])
+    compat.unfree(node, ours)
+    compat.unfree(node, ours)  # not there any more: nothing to do
+    assert list(node._free) == [theirs]
 
 
 def test_parse_client_list_is_redis_py_own_parser() -> None:
