@@ -156,6 +156,24 @@ def test_cluster_nodes_are_labelled(redis_cluster: Any, settings: Any) -> None:
     assert pids == {str(os.getpid())}
 
 
+def test_asyncio_cluster_nodes_are_labelled(redis_cluster: Any, settings: Any) -> None:
+    settings.REDIS_POOL = {"shards": {"CLUSTER": True, "URL": redis_cluster.url, **SAFE_LIMITS}}
+
+    async def spread_and_scrape() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        client = get_async_redis("shards")
+        await asyncio.gather(*(client.set(f"spread:{n}", n) for n in range(30)))
+        return scrape(server=False)
+
+    samples = asyncio.run(spread_and_scrape())
+    checkouts = {
+        dict(labels)["node"]: value
+        for (name, labels), value in samples.items()
+        if name == "django_redis_pool_checkouts_total" and dict(labels)["driver"] == "asyncio"
+    }
+    assert sorted(checkouts) == sorted(f"127.0.0.1:{port}" for port in redis_cluster.ports)
+    assert sum(checkouts.values()) == 31  # 30 SETs and redis-py reading the COMMAND table
+
+
 def test_every_new_registry_gets_the_collector(settings: Any) -> None:
     # register() once keyed registries by id(): a new registry at a freed one's address got nothing.
     settings.REDIS_POOL = {"default": {"URL": "fakeredis://"}}

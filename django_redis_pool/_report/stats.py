@@ -51,13 +51,15 @@ def async_stats(alias: str) -> dict[str, Any] | None:
 
 def pool_rows() -> list[tuple[str, str, str, dict[str, Any]]]:
     """(alias, node, driver, stats) of every pool of this process: a Cluster node's name or "" for
-    ``node``; ``driver`` "sync", or "asyncio" for an alias's asyncio pools taken together."""
+    ``node``; ``driver`` "sync", or "asyncio" for an alias's asyncio pools taken together over its
+    event loops (node by node for a Cluster alias)."""
     rows: list[tuple[str, str, str, dict[str, Any]]] = []
     for alias, entry in sorted(registry.entries().items()):
         rows.extend((alias, node, "sync", pool.stats()) for node, pool in sorted(entry.node_pools().items()))
         found = async_stats(alias)
         if found is not None:
-            rows.append((alias, "", "asyncio", found))
+            nodes = found.get("nodes", {"": found})
+            rows.extend((alias, node, "asyncio", stats) for node, stats in nodes.items())
     return rows
 
 
