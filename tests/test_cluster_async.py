@@ -8,12 +8,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from redis.asyncio.cluster import ClusterNode
 
 from django_redis_pool import PoolExhaustedError, get_async_redis, get_stats
 from django_redis_pool._pool.counters import STATS_KEYS
 from django_redis_pool._pool.naming import local_host
 from django_redis_pool._registry import loops
-from django_redis_pool._topology.cluster_nodes import NodePools
+from django_redis_pool._topology.cluster_nodes import NodePools, pooled_nodes_manager
 from tests.conftest import SAFE_LIMITS
 from tests.support.topologies import RedisClusterTopology
 
@@ -204,3 +205,19 @@ def test_node_pools_take_the_alias_settings_and_name_their_connections(
     described, names = asyncio.run(work())
     assert described == [("shards", 3, False, None), (300, 60, 30)]
     assert f"django_redis_pool:shards:{local_host()}:{os.getpid()}" in names
+
+
+def test_a_connection_taken_outside_execute_command_stays_redis_pys() -> None:
+    # redis-py 8's cluster transactions call acquire_connection() and release() themselves.
+    node_pools = NodePools({"alias": "shards", "max_connections": 2})
+    node = pooled_nodes_manager(node_pools).node_class("127.0.0.1", 7000)
+    pool = node_pools.pool(node)  # builds the node's pool, opens nothing
+    connection = node.acquire_connection()  # builds a connection of redis-py's, opens nothing
+    assert (node._connections, pool.checked_out(connection), pool.stats()["checkouts"]) == (
+        [connection],
+        False,
+        0,
+    )
+    if hasattr(ClusterNode, "release"):  # redis-py 5.0 has no release(): it appends to _free
+        node.release(connection)
+        assert list(node._free) == [connection]

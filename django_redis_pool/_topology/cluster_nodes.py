@@ -83,7 +83,7 @@ class PooledClusterNode(ClusterNode):
             return await call(*args, **kwargs)
         finally:
             _handed.reset(token)
-            compat.unfree(self, connection)  # redis-py 5.0 puts it on its own free list
+            compat.unfree(self, connection)  # redis-py 5.0 appends it to ``_free`` itself
             await pool.release(connection)
 
     def acquire_connection(self) -> Any:
@@ -94,8 +94,9 @@ class PooledClusterNode(ClusterNode):
         return connection
 
     def release(self, connection: Any) -> None:
-        # redis-py >= 5.1 returns connections through release(): the pool's go back in the finally.
-        if not self.node_pools.pool(self).checked_out(connection):
+        # Newer redis-py returns connections through release(): the pool's go back in the finally.
+        pool = self.node_pools.pools.get(self.name)
+        if pool is None or not pool.checked_out(connection):
             super().release(connection)
 
 
