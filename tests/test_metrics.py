@@ -186,7 +186,7 @@ def test_asyncio_pools_are_exported_with_the_asyncio_driver_label(real_redis: Re
     # A uvicorn worker holding asyncio connections used to scrape as in_use 0: its pools were unseen.
     async def hold_one_and_scrape() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
         client = get_async_redis()
-        await client.set("k", "v")
+        await client.ping()
         pool = client.connection_pool
         held = await pool.get_connection()
         try:
