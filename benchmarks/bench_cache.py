@@ -10,7 +10,10 @@ median microseconds per call and the median per-round ratio peer time / ours (ab
 connections instead: the benchsite's /cache/ view (a ``cache.get`` and a ``cache.set``) under
 ``gunicorn --workers 2 --worker-class gthread --threads 8``, a fresh gunicorn per run (``BENCH_CACHE``
 picks the cache), driven by wrk. The connections the workers hold are counted from the server's side:
-the ``CLIENT LIST`` entries whose address is a socket of a worker process (read from /proc).
+the ``CLIENT LIST`` entries whose address is a socket of a worker process (read from /proc). On a
+shared machine requests/s moves by up to 2x from run to run, so each run is paired with the first
+backend's run of the same repetition (the ratio of the pair), and the workers' CPU time per request
+(from /proc, user + system) is given too: it moves much less with the machine's load.
 """
 
 from __future__ import annotations
@@ -95,6 +98,18 @@ def _local_ports_to(pid: int, server_port: int) -> set[int]:
     return ports
 
 
+def worker_cpu_seconds(workers: list[int]) -> float:
+    """User + system CPU time the ``workers`` processes (all their threads) have used."""
+    ticks = 0
+    for pid in workers:
+        try:
+            fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def worker_connections(admin: Any, workers: list[int], server_port: int) -> dict[int, int]:
     """Connections the server lists (CLIENT LIST) from each worker process."""
     ports = {pid: _local_ports_to(pid, server_port) for pid in workers}
@@ -126,14 +141,17 @@ def _gunicorn_run(url: str, admin: Any, alias: str, seconds: int, connections: i
 
         sampler = threading.Thread(target=sample, daemon=True)
         opened_before_run = server_counter(admin)
+        cpu_before_run = worker_cpu_seconds(workers)
         sampler.start()
         try:
             result = bench_http.wrk(port, "/cache/", seconds, connections)
         finally:
             done.set()
             sampler.join()
+        cpu = worker_cpu_seconds(workers) - cpu_before_run
         return {
             **result,
+            "cpu_us": cpu / max(1, result["requests"]) * 1e6,
             "peak": sorted(peak.values()),
             "after": sum(worker_connections(admin, workers, server_port).values()),
             "opened_in_run": server_counter(admin) - opened_before_run,
@@ -159,13 +177,17 @@ def gunicorn_section(
         for label, alias in order if i % 2 == 0 else order[::-1]:
             runs[label].append(_gunicorn_run(url, admin, alias, seconds, connections))
     rows = []
+    first = next(iter(runs.values()))
     for label, results in runs.items():
         worst = max(results, key=lambda r: sum(r["peak"]))
         each_rps = ", ".join(f"{r['rps']:,.0f}" for r in results)
+        pairs = [r["rps"] / f["rps"] for r, f in zip(results, first, strict=True)]
         rows.append(
             [
                 label,
                 f"{median([r['rps'] for r in results]):,.0f} ({each_rps})",
+                f"{median(pairs):.2f}x ({min(pairs):.2f}-{max(pairs):.2f})",
+                f"{median([r['cpu_us'] for r in results]):,.0f}",
                 f"{median([r['p99_ms'] for r in results]):.1f}",
                 sum(r["errors"] for r in results),
                 f"{sum(worst['peak'])} ({' + '.join(map(str, worst['peak']))})",
@@ -177,6 +199,8 @@ def gunicorn_section(
     headers = [
         "backend",
         "requests/s, median (each run)",
+        "requests/s / first row's in the same repetition, median (range)",
+        "worker CPU µs per request, median",
         "p99 ms, median",
         "non-2xx, all runs",
         "server connections from the workers, peak (per worker)",
@@ -187,8 +211,10 @@ def gunicorn_section(
     return (
         f"`gunicorn --workers 2 --worker-class gthread --threads 8`, `wrk -c{connections}` for "
         f"{seconds} s after a 1 s warm-up; {reps} runs per backend, each on a fresh gunicorn, in "
-        "alternating order; the view does `cache.get` then `cache.set` of a small dict. Connection "
-        "columns: the largest of the runs.\n\n" + table(headers, rows)
+        "alternating order; the view does `cache.get` then `cache.set` of a small dict. Worker CPU: "
+        "the two workers' user + system time during the measured run over its requests (Django, "
+        "gunicorn and the cache together). Connection columns: the largest of the runs.\n\n"
+        + table(headers, rows)
     )
 
 

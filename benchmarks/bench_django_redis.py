@@ -1,7 +1,7 @@
 """PooledRedisCache as a drop-in for django-redis: the same CACHES entry under both backends.
 
 ``python benchmarks/bench_django_redis.py [--rounds 41] [--n 500] [--seconds 5] [--connections 32]
-[--reps 2] [--no-gunicorn]`` starts its own redis-server and writes ``docs/benchmarks-django-redis.md``
+[--reps 5] [--no-gunicorn]`` starts its own redis-server and writes ``docs/benchmarks-django-redis.md``
 (``--output`` elsewhere). Two parts:
 
 1. ``get``, ``set``, ``get_many`` (10 keys) and ``delete_pattern`` (10 matching keys, put back by a
@@ -14,6 +14,9 @@
 2. Server connections under ``gunicorn --workers 2 --worker-class gthread --threads 8`` (the benchsite's
    /cache/ view, driven by wrk, as ``bench_cache.py --gunicorn`` does) with that pickle + zlib entry:
    django-redis's default pool (redis-py's ConnectionPool, unbounded) against this app's pool for it.
+   Requests/s moves by up to 2x between runs on a shared machine: each of ours is divided by
+   django-redis's run of the same repetition (the order alternating), and the workers' CPU time per
+   request is given too; the load average before and after the part is printed with it.
 
 The backend must accept django-redis's configuration (a URL ``LOCATION``, ``SERIALIZER`` and
 ``COMPRESSOR`` by django-redis's dotted paths): until it does, the script says so and stops.
@@ -239,7 +242,7 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=500)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--reps", type=int, default=2)
+    parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--no-gunicorn", action="store_true", help="part 1 only")
     parser.add_argument("--output", type=Path, default=OUTPUT)
     args = parser.parse_args()
@@ -265,7 +268,12 @@ def main() -> int:
         else:
             print("part 2: server connections under gunicorn", flush=True)
             admin = server.admin()
+            load_before = os.getloadavg()[0]
             connections = gunicorn_section(server.url, admin, args.seconds, args.connections, args.reps)
+            connections += (
+                f"\n\nLoad average (1 min) before this part: {load_before:.2f}; after it: "
+                f"{os.getloadavg()[0]:.2f} (the part's own gunicorn, wrk and redis-server included)."
+            )
             admin.close()
     command = "python benchmarks/bench_django_redis.py " + " ".join(sys.argv[1:])
     document = "\n".join(
