@@ -14,7 +14,7 @@ from django.core.cache import caches
 from django_redis_pool import get_redis, get_redis_connection, get_stats
 from django_redis_pool._registry import sync as registry
 from tests.support.django_redis import django_redis_cache
-from tests.support.redis_server import RedisServer
+from tests.support.redis_server import RedisServer, free_port
 from tests.support.topologies import SentinelTopology
 
 
@@ -324,7 +324,7 @@ def test_async_incr_past_64_bits_and_errors(url_cache: RedisServer) -> None:
 def test_replica_read_only_false_writes_to_another_server_when_the_first_is_down(
     real_redis: RedisServer, settings: Any
 ) -> None:
-    dead = RedisServer().port
+    dead = free_port()  # nothing listens there
     location = [f"redis://127.0.0.1:{dead}/0", real_redis.url]
     settings.CACHES = {
         "default": django_redis_cache(location, REPLICA_READ_ONLY=False, SOCKET_CONNECT_TIMEOUT=0.5),

@@ -24,7 +24,7 @@ from django_redis_pool._conf import settings as conf
 from django_redis_pool._registry import sync as registry
 from django_redis_pool.checks import check_settings
 from tests.support.django_redis import BACKEND, django_redis_cache
-from tests.support.redis_server import RedisServer
+from tests.support.redis_server import RedisServer, free_port
 
 
 @pytest.fixture
@@ -281,7 +281,7 @@ def test_a_password_in_options_never_shows(settings: Any) -> None:
 
 @pytest.fixture
 def dead_cache(settings: Any) -> Any:
-    dead = RedisServer().port  # nothing listens there: the server was never started
+    dead = free_port()  # nothing listens there
     settings.CACHES = {
         "default": django_redis_cache(
             f"redis://127.0.0.1:{dead}/0",
@@ -312,7 +312,7 @@ def test_ignore_exceptions_reads_give_the_default_and_writes_are_dropped(
 
 
 def test_without_ignore_exceptions_the_error_is_raised_naming_the_cache(settings: Any) -> None:
-    dead = RedisServer().port
+    dead = free_port()  # nothing listens there
     settings.CACHES = {
         "default": django_redis_cache(f"redis://127.0.0.1:{dead}/0", SOCKET_CONNECT_TIMEOUT=0.5)
     }
@@ -323,7 +323,7 @@ def test_without_ignore_exceptions_the_error_is_raised_naming_the_cache(settings
 
 
 def test_the_setting_ignores_exceptions_unless_the_cache_says_otherwise(settings: Any) -> None:
-    dead = RedisServer().port
+    dead = free_port()  # nothing listens there
     url = f"redis://127.0.0.1:{dead}/0"
     settings.CACHES = {
         "default": django_redis_cache(url, SOCKET_CONNECT_TIMEOUT=0.5),
