@@ -172,7 +172,6 @@ def test_an_expired_connection_released_to_the_idle_stack_is_not_closed_under_it
     assert accounted(pool)
 
 
-@pytest.mark.skipif(not compat.HAS_RELEASE_EVENTS, reason="redis-py 5.0 has no re-auth")
 def test_re_auth_on_release_runs_before_the_connection_is_handed_over(redis_server: RedisServer) -> None:
     # DEFECT: redis-py re-authenticates a released connection (AUTH, then read the reply, on
     # that connection) through AfterConnectionReleasedEvent, which its own pool dispatches under
@@ -191,7 +190,9 @@ def test_re_auth_on_release_runs_before_the_connection_is_handed_over(redis_serv
     held.re_auth = re_auth
     pool.release(held)
     waiter.join(5)
-    assert seen == [(1, False)], "re-auth ran on a connection already handed to a waiter"
+    # redis-py 5.0 has no release events: no re-auth runs at all, and the hand-over is the same.
+    expected = [(1, False)] if compat.HAS_RELEASE_EVENTS else []
+    assert seen == expected, "re-auth ran on a connection already handed to a waiter"
     assert got == [held]
     pool.release(held)
 
