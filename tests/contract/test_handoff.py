@@ -6,6 +6,7 @@ import pytest
 
 from django_redis_pool import PoolExhaustedError
 from tests.contract.drivers import Driver
+from tests.contract.expected import COUNTS
 
 
 def test_waiters_are_served_first_come_first_served(pool_driver: Driver) -> None:
@@ -69,22 +70,7 @@ def test_counts_of_a_scripted_scenario_are_exact(pool_driver: Driver) -> None:
         caller.join()
     pool_driver.release(c)
     after = pool_driver.stats()
-    counted = (
-        "max_connections",
-        "in_use",
-        "idle",
-        "waiting",
-        "peak_in_use",
-        "connections_created",
-        "checkouts",
-        "waits",
-        "exhausted",
-        "connection_errors",
-        "closed_for_age",
-        "closed_for_idle",
-        "leak_warnings",
-    )
-    assert {key: after[key] for key in counted} == {
+    assert {key: after[key] for key in COUNTS} == {
         "max_connections": 3,
         "in_use": 0,
         "idle": 3,

@@ -10,25 +10,8 @@ import redis
 from django_redis_pool import PoolExhaustedError
 from django_redis_pool._pool.counters import STATS_KEYS
 from tests.contract.drivers import Driver
+from tests.contract.expected import COUNTS, DURATIONS
 from tests.support.redis_server import free_port
-
-# One type per key, for every driver (the README's table): counts are int, durations float.
-COUNTS = (
-    "max_connections",
-    "in_use",
-    "idle",
-    "waiting",
-    "peak_in_use",
-    "connections_created",
-    "checkouts",
-    "waits",
-    "exhausted",
-    "connection_errors",
-    "closed_for_age",
-    "closed_for_idle",
-    "leak_warnings",
-)
-DURATIONS = ("wait_ms_total", "wait_ms_max", "wait_ms_p50", "wait_ms_p99", "wait_ms_window_max")
 
 
 def type_names(stats: dict[str, Any]) -> dict[str, str]:
