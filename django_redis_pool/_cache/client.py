@@ -8,7 +8,7 @@ client of a pool alias (``get_client(write=)``: the primary for writes, a random
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, cast
 
 import redis
@@ -122,11 +122,11 @@ class CacheClient(KeyCommands, CollectionCommands, SortedSetCommands):
         xx: bool = False,
     ) -> bool:
         timeout = self._timeout(timeout)
-        if timeout is not None and int(timeout * 1000) <= 0:
+        px = None if timeout is None else int(timeout * 1000)
+        if px is not None and px <= 0:
             if nx:  # an add() that expires at once: only whether the key was absent
                 return not self.has_key(key, version=version, client=client)
             return bool(self.delete(key, version=version, client=client))
-        px = None if timeout is None else int(timeout * 1000)
         nkey, nvalue = self.make_key(key, version=version), self.encode(value)
         if client is not None:
             return bool(client.set(nkey, nvalue, nx=nx, xx=xx, px=px))
@@ -201,9 +201,20 @@ class CacheClient(KeyCommands, CollectionCommands, SortedSetCommands):
         version: int | None = None,
         client: Any = None,
     ) -> list[Any]:
+        return self._pipelined(self.set, data, timeout, version, client)
+
+    def _pipelined(
+        self,
+        store: Callable[..., bool],
+        data: Mapping[Any, Any],
+        timeout: Any,
+        version: int | None,
+        client: Any,
+    ) -> list[Any]:
+        """set_many: each item stored by ``store`` (a ``set``) on one pipeline, sent at the end."""
         pipeline = self._write(client).pipeline()
         for key, value in data.items():
-            self.set(key, value, timeout, version=version, client=pipeline)
+            store(key, value, timeout, version=version, client=pipeline)
         pipeline.execute()
         return []
 

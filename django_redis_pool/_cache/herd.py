@@ -89,12 +89,7 @@ class HerdClient(CacheClient):
         client: Any = None,
         herd: bool = True,
     ) -> list[Any]:
-        pipeline = self._write(client).pipeline()
-        store = self.set if herd else super().set
-        for key, value in data.items():
-            store(key, value, timeout, version=version, client=pipeline)
-        pipeline.execute()
-        return []
+        return self._pipelined(self.set if herd else super().set, data, timeout, version, client)
 
     def incr(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(
