@@ -50,7 +50,7 @@ django-redis-conformance: $(STAMP)  ## django-redis's own tests on django-redis 
 matrix:  ## oldest and newest supported stacks, each in its own venv
 	bash .ci/matrix
 
-bench: $(STAMP)  ## about 11 minutes; writes docs/benchmarks.md and docs/benchmarks-growth.png
+bench: $(STAMP)  ## about 13 minutes; writes docs/benchmarks.md, docs/benchmarks-growth.png and docs/benchmarks-fleet.md
 	@for tool in redis-server wrk valgrind; do \
 	    command -v $$tool >/dev/null 2>&1 && continue; \
 	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -62,6 +62,7 @@ bench: $(STAMP)  ## about 11 minutes; writes docs/benchmarks.md and docs/benchma
 	done
 	$(BIN)/python -m pip install -q -e '.[dev,bench]'
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/bench_fleet.py
 
 bench-failover: $(STAMP)  ## about 5 minutes; Sentinel failovers on fresh local topologies, writes docs/failover.md
 	@command -v redis-server >/dev/null 2>&1 || { echo "redis-server is missing: apt-get install redis-server"; exit 1; }

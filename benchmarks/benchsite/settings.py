@@ -27,6 +27,12 @@ REDIS_POOL = {
         "SOCKET_CONNECT_TIMEOUT": 5,
     }
 }
+# bench_fleet.py: this many aliases in all, the others copies of "default"; and publishing pool
+# snapshots every BENCH_FLEET_INTERVAL seconds (unset: not at all).
+for _index in range(1, int(os.environ.get("BENCH_ALIASES", "1"))):
+    REDIS_POOL[f"alias{_index}"] = dict(REDIS_POOL["default"])
+if os.environ.get("BENCH_FLEET_INTERVAL"):
+    REDIS_POOL_FLEET = {"ALIAS": "default", "INTERVAL": float(os.environ["BENCH_FLEET_INTERVAL"])}
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "django_redis": {

@@ -1,0 +1,342 @@
+"""What the fleet view costs: publishing next to GETs, one snapshot, and reading 200 processes.
+
+``python benchmarks/bench_fleet.py [--quick] [--rounds 15] [--round-seconds 2]`` starts its own
+redis-server on 127.0.0.1 and writes ``docs/benchmarks-fleet.md``:
+
+- (a) ``get_redis().get()`` in one thread, with this process publishing its snapshot every second
+  (``REDIS_POOL_FLEET['INTERVAL'] = 1``) and without: paired rounds of about ``--round-seconds`` each
+  (order alternating), the publisher started before each "on" round and stopped before each "off"
+  one; the ratio of GETs/s on / off per pair, then the median of the pairs.
+- (b) one snapshot, ``build_snapshot`` then ``json.dumps`` as the publisher does, with 8 aliases each
+  used by threads and by 4 event loops (so 8 thread pools and 32 asyncio pools): median and p99 of
+  many single calls, in microseconds.
+- (c) ``redis_pool_status --format json`` with 200 processes published (hand-built snapshots written
+  with ``store.write_snapshot``, each listing the 8 aliases' pools as this process's does): in this
+  process through ``call_command``, and as a process of its own (Python and Django start-up
+  included; the same command without ``REDIS_POOL_FLEET`` is timed beside it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from common import KEY, ROOT, VALUE, RedisServer, percentile, setup_django, table, timed_loop
+from run import machine
+
+ALIASES = 8
+LOOPS = 4
+INTERVAL = 1.0
+PROCESSES = 200
+OUTPUT = ROOT / "docs" / "benchmarks-fleet.md"
+
+
+def throughput(rounds: int, round_seconds: float) -> dict[str, Any]:
+    """(a): GETs/s with the publisher running and stopped, paired rounds."""
+    from django_redis_pool import get_redis
+    from django_redis_pool._fleet import publisher
+
+    client = get_redis()
+    client.set(KEY, VALUE)
+
+    def get() -> object:
+        return client.get(KEY)
+
+    n = max(1000, int(round_seconds * 1e6 / timed_loop(get, 2000)))
+    on_us: list[float] = []
+    off_us: list[float] = []
+    published = 0
+
+    def run(on: bool) -> None:
+        nonlocal published
+        if on:
+            running = publisher.ensure_started()
+            assert running is not None, "REDIS_POOL_FLEET is not set"
+            before = running.published
+            on_us.append(timed_loop(get, n))
+            published += running.published - before
+        else:
+            publisher.stop()
+            off_us.append(timed_loop(get, n))
+
+    run(True)  # warm-up, both sides
+    run(False)
+    on_us.clear()
+    off_us.clear()
+    published = 0
+    for i in range(rounds):
+        for on in (True, False) if i % 2 else (False, True):
+            run(on)
+    publisher.stop()
+    # GETs/s on / off = time per GET off / on.
+    ratios = [off / on for on, off in zip(on_us, off_us, strict=True)]
+    return {
+        "n": n,
+        "rounds": rounds,
+        "on_ops": 1e6 / statistics.median(on_us),
+        "off_ops": 1e6 / statistics.median(off_us),
+        "ratio": statistics.median(ratios),
+        "ratio_min": min(ratios),
+        "ratio_max": max(ratios),
+        "published": published,
+    }
+
+
+@contextmanager
+def event_loops(count: int) -> Iterator[list[asyncio.AbstractEventLoop]]:
+    """``count`` event loops, each running in a thread of its own until the block ends."""
+    loops = [asyncio.new_event_loop() for _ in range(count)]
+    threads = [threading.Thread(target=loop.run_forever, daemon=True) for loop in loops]
+    for thread in threads:
+        thread.start()
+    try:
+        yield loops
+    finally:
+        for loop, thread in zip(loops, threads, strict=True):
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(10)
+            loop.close()
+
+
+def use_every_pool(aliases: list[str], loops: list[asyncio.AbstractEventLoop]) -> None:
+    from django_redis_pool import get_async_redis, get_redis
+
+    async def ping_all() -> None:
+        for alias in aliases:
+            await get_async_redis(alias).ping()
+
+    for alias in aliases:
+        get_redis(alias).ping()
+    for loop in loops:
+        asyncio.run_coroutine_threadsafe(ping_all(), loop).result(30)
+
+
+def snapshot_cost(calls: int) -> dict[str, Any]:
+    """(b): one snapshot built and encoded, as the publisher does every interval."""
+    from django_redis_pool._fleet.snapshot import build_snapshot, identity
+
+    who = identity()
+    document = build_snapshot(who, INTERVAL)
+    build_ns: list[int] = []
+    total_ns: list[int] = []
+    for _ in range(calls):
+        started = time.perf_counter_ns()
+        built = build_snapshot(who, INTERVAL)
+        middle = time.perf_counter_ns()
+        json.dumps(built, separators=(",", ":"))
+        ended = time.perf_counter_ns()
+        build_ns.append(middle - started)
+        total_ns.append(ended - started)
+    drivers = [(pool["driver"], pool["stats"].get("loops", 1)) for pool in document["pools"]]
+    return {
+        "calls": calls,
+        "rows": len(document["pools"]),
+        "thread_pools": sum(1 for driver, _ in drivers if driver == "sync"),
+        "asyncio_pools": sum(loops for driver, loops in drivers if driver == "asyncio"),
+        "bytes": len(json.dumps(document, separators=(",", ":"))),
+        "build_us": statistics.median(build_ns) / 1000,
+        "median_us": statistics.median(total_ns) / 1000,
+        "p99_us": percentile([float(t) for t in total_ns], 99) / 1000,
+    }
+
+
+def publish_fleet(processes: int) -> dict[str, Any]:
+    """Write ``processes`` snapshots shaped like this process's, as many hosts' workers would."""
+    from django_redis_pool._conf.fleet import get_fleet_settings
+    from django_redis_pool._fleet.snapshot import build_snapshot, identity
+    from django_redis_pool._fleet.store import fleet_client, write_snapshot
+
+    settings = get_fleet_settings()
+    assert settings is not None
+    # A long TTL of the same namespace: the snapshots outlive the timed runs.
+    lasting = type(settings)(alias=settings.alias, interval=600.0, namespace=settings.namespace)
+    template = build_snapshot(identity(), INTERVAL)
+    client = fleet_client(lasting, 5.0)
+    try:
+        for index in range(processes):
+            now = time.time()
+            who = {"host": f"web-{index // 20 + 1}", "pid": 10_000 + index, "started": now - 3600}
+            write_snapshot(client, lasting, {**template, **who, "published": now}, now)
+    finally:
+        client.close()
+    return template
+
+
+def status_in_process() -> float:
+    from django.core.management import call_command
+
+    started = time.perf_counter()
+    out = io.StringIO()
+    call_command("redis_pool_status", "--format", "json", stdout=out)
+    elapsed = time.perf_counter() - started
+    _check_fleet(out.getvalue())
+    return elapsed
+
+
+def _check_fleet(output: str) -> None:
+    fleet = json.loads(output).get("fleet")
+    if fleet is not None:  # the status command reads the fleet: every published process is in it
+        assert len(fleet["aliases"]["default"]["processes"]) == PROCESSES, "not every snapshot was read"
+
+
+def status_subprocess(fleet: bool) -> float:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "benchmarks")]))
+    if not fleet:
+        env.pop("BENCH_FLEET_INTERVAL", None)
+    command = [sys.executable, "-m", "django", "redis_pool_status", "--format", "json"]
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"redis_pool_status failed: {done.stderr}")
+    if fleet:
+        _check_fleet(done.stdout)
+    return elapsed
+
+
+def status_time(reps: int) -> dict[str, Any]:
+    """(c): the status command with ``PROCESSES`` snapshots published."""
+    from django_redis_pool._fleet import publisher
+
+    publisher.stop(forget=True)  # this process is not one of the 200
+    publish_fleet(PROCESSES)
+    status_in_process()  # warm-up
+    in_process = [status_in_process() for _ in range(reps)]
+    with_fleet: list[float] = []
+    without_fleet: list[float] = []
+    for _ in range(reps):  # interleaved
+        with_fleet.append(status_subprocess(fleet=True))
+        without_fleet.append(status_subprocess(fleet=False))
+    return {
+        "reps": reps,
+        "in_process_s": statistics.median(in_process),
+        "in_process_max_s": max(in_process),
+        "subprocess_s": statistics.median(with_fleet),
+        "subprocess_max_s": max(with_fleet),
+        "subprocess_no_fleet_s": statistics.median(without_fleet),
+    }
+
+
+def render(
+    a: dict[str, Any], b: dict[str, Any], c: dict[str, Any], took: float, command: str, load: str
+) -> str:
+    summary = [
+        f"- GETs/s with publishing on / off (INTERVAL {INTERVAL:g} s): **{a['ratio']:.3f}** (target >= 0.99; "
+        f"median of {a['rounds']} paired rounds, {a['ratio_min']:.3f} to {a['ratio_max']:.3f}).",
+        f"- One snapshot with {ALIASES} aliases and {LOOPS} event loops, built and encoded: "
+        f"**{b['median_us']:,.0f} µs** (median; p99 {b['p99_us']:,.0f} µs).",
+        f"- `redis_pool_status --format json` with {PROCESSES} processes published: "
+        f"**{c['in_process_s'] * 1000:,.0f} ms** in-process, **{c['subprocess_s'] * 1000:,.0f} ms** as a "
+        f"process of its own (target under 1 s).",
+    ]
+    throughput_rows = [
+        ["publishing off", f"{a['off_ops']:,.0f}"],
+        [f"publishing on, every {INTERVAL:g} s", f"{a['on_ops']:,.0f}"],
+    ]
+    snapshot_rows = [
+        ["`build_snapshot`", f"{b['build_us']:,.1f}"],
+        ["`build_snapshot` + `json.dumps`", f"{b['median_us']:,.1f}"],
+        ["the same, p99", f"{b['p99_us']:,.1f}"],
+    ]
+
+    def ms(seconds: float) -> str:
+        return f"{seconds * 1000:,.0f}"
+
+    status_rows = [
+        ["in this process (`call_command`)", ms(c["in_process_s"]), ms(c["in_process_max_s"])],
+        ["a process of its own", ms(c["subprocess_s"]), ms(c["subprocess_max_s"])],
+        ["the same, `REDIS_POOL_FLEET` unset (no fleet read)", ms(c["subprocess_no_fleet_s"]), ""],
+    ]
+    return "\n".join(
+        [
+            "# Fleet view benchmarks",
+            "",
+            "What publishing pool snapshots (`REDIS_POOL_FLEET`) costs a process, and how long the status "
+            "command takes to read a large fleet. Numbers from one run on the machine below, against a "
+            "redis-server the script starts on 127.0.0.1.",
+            "",
+            machine().replace("`make bench` (`python benchmarks/run.py`)", f"`{command}` ({took:.0f} s)"),
+            f"- Load average (1 min) at the start and at the end of the run: {load}",
+            "",
+            "## Targets, from this run",
+            "",
+            *summary,
+            "",
+            "## (a) GET throughput, publishing on and off",
+            "",
+            f"One thread, `get_redis().get()` of a 16-byte value, {a['n']:,} GETs per round (about "
+            f"{a['n'] / a['off_ops']:.1f} s); {a['rounds']} pairs of rounds, on then off and off then on "
+            'alternately. Before an "on" round the publisher is started (it publishes at once, then every '
+            'interval, with 10% jitter), before an "off" round it is stopped. The snapshots published '
+            f"are those of (b), 8 aliases and their asyncio pools; {a['published']} were published during "
+            'the measured "on" rounds.',
+            "",
+            table(["", "GETs/s, median of the rounds"], throughput_rows),
+            "",
+            "## (b) The cost of one snapshot",
+            "",
+            f"{ALIASES} aliases on one server, each used from a thread and from {LOOPS} event loops (each "
+            f"running in a thread of its own): {b['thread_pools']} thread pools and {b['asyncio_pools']} "
+            f"asyncio pools in {b['rows']} rows, {b['bytes']:,} bytes of JSON. {b['calls']:,} calls, each "
+            "timed on its own; what the publisher thread spends every interval before writing.",
+            "",
+            table(["", "µs, median"], snapshot_rows),
+            "",
+            "## (c) The status command with 200 processes",
+            "",
+            f"{PROCESSES} snapshots written with `store.write_snapshot` (10 hosts of 20 workers), each "
+            f"listing the pools of (b); the command reads all of them (one `ZRANGEBYSCORE`, one `MGET`), "
+            f"builds the fleet view and prints JSON. Median of {c['reps']} runs after a warm-up; the "
+            "subprocess rows include starting Python and Django, and the row without the fleet shows "
+            "that part.",
+            "",
+            table(["", "ms, median", "ms, slowest"], status_rows),
+            "",
+        ]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small loops: checks the code runs")
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--round-seconds", type=float, default=2.0)
+    parser.add_argument("--output", default=str(OUTPUT))
+    args = parser.parse_args()
+    rounds, round_seconds = (3, 0.3) if args.quick else (args.rounds, args.round_seconds)
+    started = time.monotonic()
+    load_before = os.getloadavg()[0]
+    with RedisServer() as server:
+        os.environ["BENCH_FLEET_INTERVAL"] = str(INTERVAL)
+        os.environ["BENCH_ALIASES"] = str(ALIASES)
+        setup_django(server.url)
+        from django_redis_pool._registry import sync as registry
+
+        with event_loops(LOOPS) as loops:
+            use_every_pool(list(registry.entries()), loops)
+            b = snapshot_cost(200 if args.quick else 5000)
+            a = throughput(rounds, round_seconds)
+            c = status_time(2 if args.quick else 7)
+    command = "python benchmarks/bench_fleet.py " + " ".join(sys.argv[1:])
+    load = f"{load_before:.1f}, {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)"
+    text = render(a, b, c, time.monotonic() - started, command.strip(), load)
+    print(text)
+    if not args.quick:
+        Path(args.output).write_text(text + "\n")
+        print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
