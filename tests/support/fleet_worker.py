@@ -38,7 +38,8 @@ def main(settings_json: str, mode: str) -> None:
             try:
                 client.ping()
             except PoolExhaustedError:
-                pass
+                continue
+            raise AssertionError("every connection is held: the call should have timed out")
         for connection in held:
             pool.release(connection)
     fleet = get_fleet_settings()
