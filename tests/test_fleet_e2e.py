@@ -77,7 +77,8 @@ class Site:
             FLEET_SITE_INTERVAL=str(INTERVAL),
             FLEET_SITE_NAMESPACE=FLEET.namespace,
         )
-        command = [sys.executable, "-m", "gunicorn", "tests.support.fleet_site.wsgi:application"]
+        # gunicorn's own script, as a deployment runs it (`python -m gunicorn` is a role of its own).
+        command = [str(Path(sys.executable).parent / "gunicorn"), "tests.support.fleet_site.wsgi:application"]
         options = ["--bind", f"127.0.0.1:{self.port}", "--workers", str(WORKERS), "--worker-class", "sync"]
         with log.open("wb") as stderr:
             self.process = subprocess.Popen(
