@@ -40,6 +40,8 @@ ALIASES = 8
 LOOPS = 4
 INTERVAL = 1.0
 PROCESSES = 200
+# When the hand-built processes of (c) started: one value, so each fleet written replaces the last.
+FLEET_STARTED = round(time.time() - 3600, 2)
 OUTPUT = ROOT / "docs" / "benchmarks-fleet.md"
 
 
@@ -152,81 +154,103 @@ def snapshot_cost(calls: int) -> dict[str, Any]:
     }
 
 
-def publish_fleet(processes: int) -> dict[str, Any]:
-    """Write ``processes`` snapshots shaped like this process's, as many hosts' workers would."""
+def publish_fleet(processes: int, aliases: list[str] | None) -> None:
+    """Write ``processes`` snapshots shaped like this process's (its pools of ``aliases`` only, or all
+    of them), as 10 hosts of 20 workers would; the same keys each time, so a second fleet replaces the
+    first."""
     from django_redis_pool._conf.fleet import get_fleet_settings
     from django_redis_pool._fleet.snapshot import build_snapshot, identity
-    from django_redis_pool._fleet.store import fleet_client, write_snapshot
+    from django_redis_pool._fleet.store import delete_snapshot, fleet_client, write_snapshot
 
     settings = get_fleet_settings()
     assert settings is not None
     # A long TTL of the same namespace: the snapshots outlive the timed runs.
     lasting = type(settings)(alias=settings.alias, interval=600.0, namespace=settings.namespace)
     template = build_snapshot(identity(), INTERVAL)
+    if aliases is not None:
+        template["pools"] = [pool for pool in template["pools"] if pool["alias"] in aliases]
     client = fleet_client(lasting, 5.0)
     try:
+        delete_snapshot(client, settings, identity())  # this process's, left by (a): not one of them
         for index in range(processes):
             now = time.time()
-            who = {"host": f"web-{index // 20 + 1}", "pid": 10_000 + index, "started": now - 3600}
+            who = {"host": f"web-{index // 20 + 1}", "pid": 10_000 + index, "started": FLEET_STARTED}
             write_snapshot(client, lasting, {**template, **who, "published": now}, now)
     finally:
         client.close()
-    return template
 
 
-def status_in_process() -> float:
+def check_fleet(output: str, aliases: int) -> None:
+    """Every published process is in the command's JSON, under each alias."""
+    views = json.loads(output)["fleet"]["aliases"]
+    assert len(views) == aliases, f"{len(views)} aliases in the fleet view, {aliases} expected"
+    for alias, view in views.items():
+        found = len(view["processes"])
+        assert found == PROCESSES, f"{alias}: {found} processes read, {PROCESSES} published"
+
+
+def status_in_process(options: list[str], aliases: int) -> float:
     from django.core.management import call_command
 
-    started = time.perf_counter()
     out = io.StringIO()
-    call_command("redis_pool_status", "--format", "json", stdout=out)
+    started = time.perf_counter()
+    call_command("redis_pool_status", "--format", "json", *options, stdout=out)
     elapsed = time.perf_counter() - started
-    _check_fleet(out.getvalue())
+    check_fleet(out.getvalue(), aliases)
     return elapsed
 
 
-def _check_fleet(output: str) -> None:
-    fleet = json.loads(output).get("fleet")
-    if fleet is not None:  # the status command reads the fleet: every published process is in it
-        assert len(fleet["aliases"]["default"]["processes"]) == PROCESSES, "not every snapshot was read"
-
-
-def status_subprocess(fleet: bool) -> float:
+def status_subprocess(options: list[str], aliases: int, fleet: bool = True) -> float:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "benchmarks")]))
     if not fleet:
         env.pop("BENCH_FLEET_INTERVAL", None)
-    command = [sys.executable, "-m", "django", "redis_pool_status", "--format", "json"]
+    command = [sys.executable, "-m", "django", "redis_pool_status", "--format", "json", *options]
     started = time.perf_counter()
     done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(f"redis_pool_status failed: {done.stderr}")
     if fleet:
-        _check_fleet(done.stdout)
+        check_fleet(done.stdout, aliases)
     return elapsed
 
 
-def status_time(reps: int) -> dict[str, Any]:
-    """(c): the status command with ``PROCESSES`` snapshots published."""
+# (c)'s two fleets: the label, the aliases each snapshot lists (None: all 8), the command's options.
+FLEETS = [
+    ("1 alias", ["default"], ["--alias", "default"]),
+    (f"{ALIASES} aliases", None, []),
+]
+
+
+def status_time(reps: int) -> dict[str, dict[str, float]]:
+    """(c): the status command with ``PROCESSES`` snapshots published, for each of ``FLEETS``."""
     from django_redis_pool._fleet import publisher
 
-    publisher.stop(forget=True)  # this process is not one of the 200
-    publish_fleet(PROCESSES)
-    status_in_process()  # warm-up
-    in_process = [status_in_process() for _ in range(reps)]
-    with_fleet: list[float] = []
-    without_fleet: list[float] = []
-    for _ in range(reps):  # interleaved
-        with_fleet.append(status_subprocess(fleet=True))
-        without_fleet.append(status_subprocess(fleet=False))
-    return {
-        "reps": reps,
-        "in_process_s": statistics.median(in_process),
-        "in_process_max_s": max(in_process),
-        "subprocess_s": statistics.median(with_fleet),
-        "subprocess_max_s": max(with_fleet),
-        "subprocess_no_fleet_s": statistics.median(without_fleet),
-    }
+    publisher.stop()
+    results: dict[str, dict[str, float]] = {}
+    for label, aliases, options in FLEETS:
+        count = len(aliases) if aliases is not None else ALIASES
+        publish_fleet(PROCESSES, aliases)
+        status_in_process(options, count)  # warm-up
+        in_process = [status_in_process(options, count) for _ in range(reps)]
+        alone: list[float] = []
+        unread: list[float] = []
+        for _ in range(reps):  # interleaved
+            alone.append(status_subprocess(options, count))
+            unread.append(status_subprocess(options, count, fleet=False))
+        results[label] = {
+            "reps": reps,
+            "in_process_s": statistics.median(in_process),
+            "in_process_max_s": max(in_process),
+            "subprocess_s": statistics.median(alone),
+            "subprocess_max_s": max(alone),
+            "subprocess_no_fleet_s": statistics.median(unread),
+        }
+    return results
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.0f}"
 
 
 def render(
@@ -237,9 +261,13 @@ def render(
         f"median of {a['rounds']} paired rounds, {a['ratio_min']:.3f} to {a['ratio_max']:.3f}).",
         f"- One snapshot with {ALIASES} aliases and {LOOPS} event loops, built and encoded: "
         f"**{b['median_us']:,.0f} µs** (median; p99 {b['p99_us']:,.0f} µs).",
-        f"- `redis_pool_status --format json` with {PROCESSES} processes published: "
-        f"**{c['in_process_s'] * 1000:,.0f} ms** in-process, **{c['subprocess_s'] * 1000:,.0f} ms** as a "
-        f"process of its own (target under 1 s).",
+        *(
+            f"- `redis_pool_status --format json` with {PROCESSES} processes published, {label} each: "
+            f"**{ms(found['in_process_s'])} ms** in-process, **{ms(found['subprocess_s'])} ms** as a "
+            f"process of its own, of which {ms(found['subprocess_no_fleet_s'])} ms start-up and report "
+            "without the fleet (target under 1 s)."
+            for label, found in c.items()
+        ),
     ]
     throughput_rows = [
         ["publishing off", f"{a['off_ops']:,.0f}"],
@@ -251,14 +279,23 @@ def render(
         ["the same, p99", f"{b['p99_us']:,.1f}"],
     ]
 
-    def ms(seconds: float) -> str:
-        return f"{seconds * 1000:,.0f}"
-
-    status_rows = [
-        ["in this process (`call_command`)", ms(c["in_process_s"]), ms(c["in_process_max_s"])],
-        ["a process of its own", ms(c["subprocess_s"]), ms(c["subprocess_max_s"])],
-        ["the same, `REDIS_POOL_FLEET` unset (no fleet read)", ms(c["subprocess_no_fleet_s"]), ""],
-    ]
+    status_rows = []
+    for label, found in c.items():
+        status_rows += [
+            [
+                label,
+                "in this process (`call_command`)",
+                ms(found["in_process_s"]),
+                ms(found["in_process_max_s"]),
+            ],
+            [label, "a process of its own", ms(found["subprocess_s"]), ms(found["subprocess_max_s"])],
+            [
+                label,
+                "the same, `REDIS_POOL_FLEET` unset (no fleet read)",
+                ms(found["subprocess_no_fleet_s"]),
+                "",
+            ],
+        ]
     return "\n".join(
         [
             "# Fleet view benchmarks",
@@ -297,12 +334,15 @@ def render(
             "## (c) The status command with 200 processes",
             "",
             f"{PROCESSES} snapshots written with `store.write_snapshot` (10 hosts of 20 workers), each "
-            f"listing the pools of (b); the command reads all of them (one `ZRANGEBYSCORE`, one `MGET`), "
-            f"builds the fleet view and prints JSON. Median of {c['reps']} runs after a warm-up; the "
-            "subprocess rows include starting Python and Django, and the row without the fleet shows "
-            "that part.",
+            "listing this process's pools: those of alias `default` only (a thread pool and the asyncio "
+            f"pools of 4 loops), run as `redis_pool_status --format json --alias default`; then all of "
+            f"(b), {ALIASES} aliases, run without `--alias`. The command reads every snapshot (one "
+            "`ZRANGEBYSCORE`, one `MGET`), builds the fleet view per alias, reports each alias's server "
+            f"(`INFO`, `CLIENT LIST`) and prints JSON. Median of {next(iter(c.values()))['reps']} runs "
+            "after a warm-up; the subprocess rows include starting Python and Django, and the rows "
+            "without the fleet show that part.",
             "",
-            table(["", "ms, median", "ms, slowest"], status_rows),
+            table(["fleet", "", "ms, median", "ms, slowest"], status_rows),
             "",
         ]
     )
