@@ -6,7 +6,9 @@ redis-server on 127.0.0.1 and writes ``docs/benchmarks-fleet.md``:
 - (a) ``get_redis().get()`` in one thread, with this process publishing its snapshot every second
   (``REDIS_POOL_FLEET['INTERVAL'] = 1``) and without: paired rounds of about ``--round-seconds`` each
   (order alternating), the publisher started before each "on" round and stopped before each "off"
-  one; the ratio of GETs/s on / off per pair, then the median of the pairs.
+  one; the ratio of GETs/s on / off per pair, then the median of the pairs; the same for the
+  process's CPU time per GET; and one whole publish (snapshot, JSON, the pipelined write) timed
+  alone, whose CPU time over the interval is the share of a core publishing takes.
 - (b) one snapshot, ``build_snapshot`` then ``json.dumps`` as the publisher does, with 8 aliases each
   used by threads and by 4 event loops (so 8 thread pools and 32 asyncio pools): median and p99 of
   many single calls, in microseconds.
@@ -28,7 +30,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -45,8 +47,18 @@ FLEET_STARTED = round(time.time() - 3600, 2)
 OUTPUT = ROOT / "docs" / "benchmarks-fleet.md"
 
 
+def timed_round(fn: Callable[[], object], n: int) -> tuple[float, float]:
+    """Seconds of wall time and of this process's CPU time (every thread of it) for ``n`` calls."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    for _ in range(n):
+        fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
 def throughput(rounds: int, round_seconds: float) -> dict[str, Any]:
-    """(a): GETs/s with the publisher running and stopped, paired rounds."""
+    """(a): GETs/s with the publisher running and stopped, paired rounds; and the CPU time per GET
+    of the whole process (the publisher thread's included), which the other processes of a shared
+    machine disturb much less than the wall time."""
     from django_redis_pool import get_redis
     from django_redis_pool._fleet import publisher
 
@@ -57,8 +69,7 @@ def throughput(rounds: int, round_seconds: float) -> dict[str, Any]:
         return client.get(KEY)
 
     n = max(1000, int(round_seconds * 1e6 / timed_loop(get, 2000)))
-    on_us: list[float] = []
-    off_us: list[float] = []
+    times: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
     published = 0
 
     def run(on: bool) -> None:
@@ -67,33 +78,60 @@ def throughput(rounds: int, round_seconds: float) -> dict[str, Any]:
             running = publisher.ensure_started()
             assert running is not None, "REDIS_POOL_FLEET is not set"
             before = running.published
-            on_us.append(timed_loop(get, n))
+            times[on].append(timed_round(get, n))
             published += running.published - before
         else:
             publisher.stop()
-            off_us.append(timed_loop(get, n))
+            times[on].append(timed_round(get, n))
 
     run(True)  # warm-up, both sides
     run(False)
-    on_us.clear()
-    off_us.clear()
+    times[True].clear()
+    times[False].clear()
     published = 0
     for i in range(rounds):
         for on in (True, False) if i % 2 else (False, True):
             run(on)
     publisher.stop()
-    # GETs/s on / off = time per GET off / on.
-    ratios = [off / on for on, off in zip(on_us, off_us, strict=True)]
+    pairs = list(zip(times[True], times[False], strict=True))
+    # GETs/s on / off = time per GET off / on; CPU per GET on / off.
+    wall_ratios = [off[0] / on[0] for on, off in pairs]
+    cpu_ratios = [on[1] / off[1] for on, off in pairs]
     return {
         "n": n,
         "rounds": rounds,
-        "on_ops": 1e6 / statistics.median(on_us),
-        "off_ops": 1e6 / statistics.median(off_us),
-        "ratio": statistics.median(ratios),
-        "ratio_min": min(ratios),
-        "ratio_max": max(ratios),
+        "on_ops": n / statistics.median(t[0] for t in times[True]),
+        "off_ops": n / statistics.median(t[0] for t in times[False]),
+        "on_cpu_us": statistics.median(t[1] for t in times[True]) / n * 1e6,
+        "off_cpu_us": statistics.median(t[1] for t in times[False]) / n * 1e6,
+        "ratio": statistics.median(wall_ratios),
+        "ratio_q1": percentile(wall_ratios, 25),
+        "ratio_q3": percentile(wall_ratios, 75),
+        "cpu_ratio": statistics.median(cpu_ratios),
+        "cpu_ratio_q1": percentile(cpu_ratios, 25),
+        "cpu_ratio_q3": percentile(cpu_ratios, 75),
         "published": published,
     }
+
+
+def publish_cost(calls: int) -> dict[str, float]:
+    """One whole publish as the publisher thread does it (snapshot, JSON, one pipelined write of
+    SET, ZADD, ZREMRANGEBYSCORE, PEXPIRE), called here on a publisher that is not started."""
+    from django_redis_pool._conf.fleet import get_fleet_settings
+    from django_redis_pool._fleet import publisher
+
+    settings = get_fleet_settings()
+    assert settings is not None
+    idle = publisher.Publisher(settings)
+    try:
+        idle.publish_once()  # opens its connection
+        samples = [timed_round(idle.publish_once, 1) for _ in range(calls)]
+    finally:
+        idle.close_client()
+    assert idle.failures == 0, "publishing failed"
+    wall = statistics.median(s[0] for s in samples)
+    cpu = statistics.median(s[1] for s in samples)
+    return {"calls": calls, "wall_us": wall * 1e6, "cpu_us": cpu * 1e6, "share": cpu / INTERVAL}
 
 
 @contextmanager
@@ -254,11 +292,20 @@ def ms(seconds: float) -> str:
 
 
 def render(
-    a: dict[str, Any], b: dict[str, Any], c: dict[str, Any], took: float, command: str, load: str
+    a: dict[str, Any],
+    p: dict[str, float],
+    b: dict[str, Any],
+    c: dict[str, Any],
+    took: float,
+    command: str,
+    load: str,
 ) -> str:
     summary = [
         f"- GETs/s with publishing on / off (INTERVAL {INTERVAL:g} s): **{a['ratio']:.3f}** (target >= 0.99; "
-        f"median of {a['rounds']} paired rounds, {a['ratio_min']:.3f} to {a['ratio_max']:.3f}).",
+        f"median of {a['rounds']} paired rounds, interquartile {a['ratio_q1']:.3f} to {a['ratio_q3']:.3f}); "
+        f"CPU time per GET on / off **{a['cpu_ratio']:.3f}** (interquartile {a['cpu_ratio_q1']:.3f} to "
+        f"{a['cpu_ratio_q3']:.3f}); one publish costs {p['cpu_us']:,.0f} µs of CPU, "
+        f"**{p['share']:.2%}** of each {INTERVAL:g} s interval.",
         f"- One snapshot with {ALIASES} aliases and {LOOPS} event loops, built and encoded: "
         f"**{b['median_us']:,.0f} µs** (median; p99 {b['p99_us']:,.0f} µs).",
         *(
@@ -270,8 +317,12 @@ def render(
         ),
     ]
     throughput_rows = [
-        ["publishing off", f"{a['off_ops']:,.0f}"],
-        [f"publishing on, every {INTERVAL:g} s", f"{a['on_ops']:,.0f}"],
+        ["publishing off", f"{a['off_ops']:,.0f}", f"{a['off_cpu_us']:,.1f}"],
+        [f"publishing on, every {INTERVAL:g} s", f"{a['on_ops']:,.0f}", f"{a['on_cpu_us']:,.1f}"],
+    ]
+    publish_rows = [
+        ["wall time (the write's round trip included)", f"{p['wall_us']:,.0f}"],
+        ["CPU time of this process", f"{p['cpu_us']:,.0f}"],
     ]
     snapshot_rows = [
         ["`build_snapshot`", f"{b['build_us']:,.1f}"],
@@ -320,7 +371,16 @@ def render(
             f"are those of (b), 8 aliases and their asyncio pools; {a['published']} were published during "
             'the measured "on" rounds.',
             "",
-            table(["", "GETs/s, median of the rounds"], throughput_rows),
+            table(["", "GETs/s, median of the rounds", "CPU µs per GET, median"], throughput_rows),
+            "",
+            "The CPU column is `time.process_time()` over a round divided by its GETs: every thread of "
+            "the process, the publisher's included. On a shared machine the wall time of a round moves "
+            "with the other processes' load (see the interquartile ranges above); the CPU time much less.",
+            "",
+            f"One whole publish, called {p['calls']:,} times on a publisher that is not started (the "
+            "snapshot of (b), its JSON, and one pipelined `SET`, `ZADD`, `ZREMRANGEBYSCORE`, `PEXPIRE`):",
+            "",
+            table(["", "µs, median"], publish_rows),
             "",
             "## (b) The cost of one snapshot",
             "",
@@ -351,7 +411,7 @@ def render(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small loops: checks the code runs")
-    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--rounds", type=int, default=21)
     parser.add_argument("--round-seconds", type=float, default=2.0)
     parser.add_argument("--output", default=str(OUTPUT))
     args = parser.parse_args()
@@ -368,10 +428,11 @@ def main() -> None:
             use_every_pool(list(registry.entries()), loops)
             b = snapshot_cost(200 if args.quick else 5000)
             a = throughput(rounds, round_seconds)
+            p = publish_cost(50 if args.quick else 1000)
             c = status_time(2 if args.quick else 7)
     command = "python benchmarks/bench_fleet.py " + " ".join(sys.argv[1:])
     load = f"{load_before:.1f}, {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)"
-    text = render(a, b, c, time.monotonic() - started, command.strip(), load)
+    text = render(a, p, b, c, time.monotonic() - started, command.strip(), load)
     print(text)
     if not args.quick:
         Path(args.output).write_text(text + "\n")
