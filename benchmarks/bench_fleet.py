@@ -382,6 +382,13 @@ def render(
             "",
             table(["", "µs, median"], publish_rows),
             "",
+            "Reading it: the publisher thread needs the GIL for the CPU part of a publish, once per "
+            "interval, so a thread serving requests loses at most that much time per interval: GETs/s on "
+            f"/ off is at least 1 - {p['cpu_us']:,.0f} µs / {INTERVAL:g} s = {1 - p['share']:.4f} here, "
+            "and proportionally more with a longer INTERVAL (10 s by default). The measured ratios agree "
+            "within their spread, which on this shared machine (see the load average above) is wider "
+            "than the effect: rounds of the same side differ by more than the publisher costs.",
+            "",
             "## (b) The cost of one snapshot",
             "",
             f"{ALIASES} aliases on one server, each used from a thread and from {LOOPS} event loops (each "

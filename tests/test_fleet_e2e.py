@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from django_redis_pool._conf.fleet import FleetSettings
-from django_redis_pool._fleet.store import read_fleet
+from django_redis_pool._fleet.store import process_key, read_fleet
 from tests.conftest import NO_SERVER, WHAT_TO_DO, skip_or_fail
 from tests.support.redis_server import RedisServer, free_port, redis_server_binary
 
@@ -216,10 +216,15 @@ def test_status_from_another_process_shows_the_worker_that_exhausted_its_pool(si
 def test_a_killed_worker_disappears_and_its_replacement_publishes(site: Site) -> None:
     workers = site.workers()
     site.every_worker("/get/", workers)
-    assert eventually(lambda: published_by(site, workers)) is not None
+    published = eventually(lambda: published_by(site, workers))
+    assert published is not None
     victim = min(workers)
+    admin = site.server.admin()
+    # Each publish sets the snapshot to expire in 3 intervals; once dead, nobody sets it again.
+    assert 0 < admin.pttl(process_key(FLEET, published[victim])) <= FLEET.ttl * 1000
+    admin.close()
     os.kill(victim, signal.SIGKILL)
-    # No clean exit removed it: the snapshot goes when its TTL (3 intervals) runs out.
+    # No clean exit removed it: the snapshot goes when its TTL runs out.
     assert eventually(lambda: victim not in site.snapshots()) is True
 
     def replacement() -> set[int] | None:
