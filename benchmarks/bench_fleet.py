@@ -385,7 +385,7 @@ def render(
             "Reading it: the publisher thread needs the GIL for the CPU part of a publish, once per "
             "interval, so a thread serving requests loses at most that much time per interval: GETs/s on "
             f"/ off is at least 1 - {p['cpu_us']:,.0f} µs / {INTERVAL:g} s = {1 - p['share']:.4f} here, "
-            "and proportionally more with a longer INTERVAL (10 s by default). The measured ratios agree "
+            "and nearer 1 with a longer INTERVAL (10 s by default). The measured ratios agree "
             "within their spread, which on this shared machine (see the load average above) is wider "
             "than the effect: rounds of the same side differ by more than the publisher costs.",
             "",
