@@ -5,7 +5,7 @@ Imported only by the admin's autodiscovery, so only when ``django.contrib.admin`
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.http import HttpRequest
@@ -14,9 +14,15 @@ from django.urls import URLPattern, path
 from .fleet_page import FleetView, is_staff
 from .models import Fleet
 
+# django-stubs types ModelAdmin as generic in its model; at run time it is not subscriptable.
+if TYPE_CHECKING:
+    ModelAdmin = admin.ModelAdmin[Fleet]
+else:
+    ModelAdmin = admin.ModelAdmin
+
 
 @admin.register(Fleet)
-class FleetAdmin(admin.ModelAdmin[Fleet]):
+class FleetAdmin(ModelAdmin):
     """Listed for staff in the admin index; its changelist serves the fleet page, nothing is editable."""
 
     def get_urls(self) -> list[URLPattern]:
