@@ -39,10 +39,11 @@ INTERVAL = "0.5"  # seconds between a worker's snapshots
 def browser() -> Iterator[Any]:
     if sync_playwright is None:
         skip_or_fail("Playwright is not installed (pip install -e '.[dev]'), so the browser test cannot run.")
-    if not (os.access(CHROMIUM, os.X_OK) or shutil.which("chromium")):
-        skip_or_fail(f"chromium is not at {CHROMIUM}: apt-get install chromium (never `playwright install`).")
+    chromium = CHROMIUM if os.access(CHROMIUM, os.X_OK) else shutil.which("chromium")
+    if chromium is None:
+        skip_or_fail("chromium is not on PATH: apt-get install chromium (never `playwright install`).")
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        launched = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         yield launched
         launched.close()
 

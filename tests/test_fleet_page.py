@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import tomllib
+from fnmatch import fnmatch
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -177,3 +180,21 @@ def test_an_unreachable_fleet_alias_is_a_redacted_error_not_a_crash(
 def test_neither_page_nor_json_shows_a_url_or_password(fleet_on: Any) -> None:
     for body in (get(STAFF).content.decode(), get(STAFF, "?format=json").content.decode()):
         assert (PASSWORD in body, "redis://" in body, "127.0.0.1:1" in body) == (False, False, False)
+
+
+def test_the_wheel_ships_the_template_and_the_static_files() -> None:
+    root = Path(__file__).resolve().parent.parent
+    package = root / "django_redis_pool"
+    shipped = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    files = sorted(
+        path.relative_to(package).as_posix()
+        for folder in ("templates", "static")
+        for path in (package / folder).rglob("*")
+        if path.is_file()
+    )
+    assert files == [
+        "static/django_redis_pool/fleet.css",
+        "static/django_redis_pool/fleet.js",
+        "templates/django_redis_pool/fleet.html",
+    ]
+    assert [f for f in files if not any(fnmatch(f, glob) for glob in shipped["django_redis_pool"])] == []
