@@ -20,7 +20,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import urlencode
 from django.views import View
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from ._conf.fleet import FleetSettings, get_fleet_settings
 from ._conf.probes import health_timeout
@@ -70,7 +70,7 @@ def fleet_document(timeout: float, now: float | None = None) -> dict[str, Any]:
         return document
     try:
         read = _read(fleet_settings, timeout, document["read_at"])
-    except (RedisError, OSError) as exc:
+    except (RedisError, RedisClusterException, OSError) as exc:
         secrets = get_settings()[fleet_settings.alias].secret_values()
         document["error"] = redact_text(f"{type(exc).__name__}: {exc}", secrets)
         return document
@@ -80,7 +80,7 @@ def fleet_document(timeout: float, now: float | None = None) -> dict[str, Any]:
 
 
 def _read(fleet_settings: FleetSettings, timeout: float, now: float) -> Any:
-    client = fleet_client(timeout)
+    client = fleet_client(fleet_settings, timeout)
     try:
         return read_fleet(client, fleet_settings, now)
     finally:
@@ -104,12 +104,13 @@ def empty_alias() -> dict[str, Any]:
 
 
 def by_alias(read: Any, aliases: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """Per alias: one row per process publishing it, the fleet's totals, and this moment's chart point."""
-    result = {alias: empty_alias() for alias in aliases}
+    """Per alias (those given, and any other a process publishes): one row per process publishing it,
+    the fleet's totals, and this moment's chart point."""
+    published = {pool["alias"] for snapshot in read.snapshots for pool in snapshot["pools"]}
+    result = {alias: empty_alias() for alias in sorted({*aliases, *published})}
     for snapshot in read.snapshots:
         for alias, pools in _pools_by_alias(snapshot).items():
-            if alias in result:
-                result[alias]["rows"].append(_row(snapshot, pools))
+            result[alias]["rows"].append(_row(snapshot, pools))
     for alias, section in result.items():
         section["rows"].sort(key=lambda row: (row["host"], row["pid"]))
         section["totals"] = _combine(section["rows"]) if section["rows"] else None
