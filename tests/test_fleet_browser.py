@@ -105,15 +105,17 @@ def start_worker(env: dict[str, str], role: str, **extra: str) -> tuple[subproce
 def workers(site: dict[str, Any]) -> Iterator[dict[str, int]]:
     started = [
         start_worker(site["env"], "exhaust", MAX_CONNECTIONS="1", POOL_TIMEOUT="0.2"),
-        start_worker(site["env"], "busy", MAX_CONNECTIONS="4"),
+        start_worker(site["env"], "busy", MAX_CONNECTIONS="3"),
     ]
     try:
         yield {"exhausted": started[0][1], "busy": started[1][1]}
     finally:
         for process, _ in started:
             assert process.stdin is not None
+            assert process.stdout is not None
             process.stdin.close()
             process.wait(timeout=10)
+            process.stdout.close()
 
 
 ROW_OF = """([pid, column]) => {
@@ -128,7 +130,7 @@ POINTS = "(metric) => Number(document.querySelector(`svg[data-metric='${metric}'
 def test_staff_sees_the_exhausted_worker_and_the_charts_move(
     browser: Any, site: dict[str, Any], workers: dict[str, int]
 ) -> None:
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page = browser.new_page(viewport={"width": 1640, "height": 520})
     page.goto(site["url"] + "/admin/login/?next=/admin/")
     page.fill("#id_username", "staff")
     page.fill("#id_password", "staff-pw")
@@ -139,18 +141,20 @@ def test_staff_sees_the_exhausted_worker_and_the_charts_move(
     page.goto(site["url"] + "/admin/django_redis_pool/fleet/?refresh=1")
 
     exhausted_pid = str(workers["exhausted"])
-    page.wait_for_function(f"{ROW_OF}({[exhausted_pid, 'exhausted']!r}) >= 1", timeout=15_000)
+    page.wait_for_function(
+        f"(args) => Number(({ROW_OF})(args)) >= 1", arg=[exhausted_pid, "exhausted"], timeout=15_000
+    )
     assert page.evaluate(ROW_OF, [exhausted_pid, "exhausted"]) == "1"
     assert page.evaluate(ROW_OF, [exhausted_pid, "in_use"]) == "1"
     assert page.evaluate(ROW_OF, [exhausted_pid, "max_connections"]) == "1"
-    assert page.evaluate(ROW_OF, [str(workers["busy"]), "max_connections"]) == "4"
+    assert page.evaluate(ROW_OF, [str(workers["busy"]), "max_connections"]) == "3"
     # Points are added at each refresh (one a second here): wait for a few.
-    page.wait_for_function(f"({POINTS})('in_use') >= 4", timeout=15_000)
+    page.wait_for_function(f"(metric) => ({POINTS})(metric) >= 4", arg="in_use", timeout=15_000)
     polyline = page.get_attribute("svg[data-metric='in_use'] polyline", "points")
     assert polyline is not None
     assert len(polyline.split()) >= 4
     if os.environ.get("DOCS_SAMPLES") == "write":
-        page.wait_for_function(f"({POINTS})('in_use') >= 20", timeout=40_000)
+        page.wait_for_function(f"(metric) => ({POINTS})(metric) >= 20", arg="in_use", timeout=40_000)
         page.screenshot(path=str(SCREENSHOT), full_page=True)
     html = page.content()
     data = page.request.get(site["url"] + "/admin/django_redis_pool/fleet/?format=json").text()

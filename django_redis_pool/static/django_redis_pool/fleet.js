@@ -53,13 +53,13 @@
     }
   }
 
-  // Scaled to the largest value shown (at least 1), newest point at the right edge.
+  // Across the whole width (the first point at the left, the newest at the right), scaled to the
+  // largest value shown (at least 1).
   function drawChart(svg, values) {
     const top = Math.max(1, ...values);
-    const step = WIDTH / (KEEP - 1);
-    const offset = WIDTH - step * (values.length - 1);
+    const step = WIDTH / Math.max(1, values.length - 1);
     const points = values.map((value, index) => {
-      const x = offset + step * index;
+      const x = step * index;
       const y = HEIGHT - 2 - (value / top) * (HEIGHT - 4);
       return x.toFixed(1) + "," + y.toFixed(1);
     });

@@ -1,8 +1,9 @@
 """A worker process of the fleet site, publishing its pool into the fleet (FLEET_INTERVAL must be set).
 
 ``python -m tests.support.fleet_site.worker exhaust``: holds its only connection (run it with
-MAX_CONNECTIONS=1), then asks for another and gets a PoolExhaustedError. ``... busy``: three threads take
-and give back connections for a moment each, so that its in_use moves. Both print their pid once done,
+MAX_CONNECTIONS=1), then asks for another and gets a PoolExhaustedError. ``... busy``: five threads take
+and give back connections for a moment each, so that its in_use moves and, with MAX_CONNECTIONS=3, some
+wait. Both print their pid once done,
 then keep running, and publishing, until their stdin closes.
 """
 
@@ -50,7 +51,7 @@ def main(role: str) -> None:
         exhaust()
     else:
         get_redis().ping()
-        for _ in range(3):
+        for _ in range(5):
             threading.Thread(target=busy, args=(stop,), daemon=True).start()
     print(os.getpid(), flush=True)
     sys.stdin.read()
