@@ -88,66 +88,63 @@ def _read(fleet_settings: FleetSettings, timeout: float, now: float) -> Any:
 
 
 COLUMNS = (
-    "host", "pid", "role", "age_s", "in_use", "idle", "max_connections", "peak_in_use", "waits",
+    "host", "pid", "role", "age_s", "in_use", "idle", "waiting", "max_connections", "peak_in_use", "waits",
     "wait_ms_p50", "wait_ms_p99", "wait_ms_max", "exhausted", "connection_errors", "closed_for_age",
     "closed_for_idle", "flags",
 )  # fmt: skip
-PROCESS_COLUMNS = ("host", "pid", "role", "age_s", "flags")
-# A fleet row's counts add up over a process's pools of one alias (sync, per event loop, per node);
-# the rest are the worst of them.
-SUMMED = frozenset({"in_use", "idle", "max_connections", "checkouts", "waits", "exhausted",
-                    "connection_errors", "closed_for_age", "closed_for_idle"})  # fmt: skip
+CHART = ("in_use", "waiting", "wait_ms_p99")
 
 
 def empty_alias() -> dict[str, Any]:
     return {"rows": [], "totals": None, "chart": {"in_use": 0, "waiting": 0, "wait_ms_p99": 0.0}}
 
 
-def by_alias(read: Any, aliases: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """Per alias (those given, and any other a process publishes): one row per process publishing it,
-    the fleet's totals, and this moment's chart point."""
+def by_alias(read: Any, configured: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Per alias (those configured, and any other a process publishes): one row per process, the
+    fleet's totals (None without processes) and this moment's chart point, from ``fleet_view``."""
     published = {pool["alias"] for snapshot in read.snapshots for pool in snapshot["pools"]}
-    result = {alias: empty_alias() for alias in sorted({*aliases, *published})}
-    for snapshot in read.snapshots:
-        for alias, pools in _pools_by_alias(snapshot).items():
-            result[alias]["rows"].append(_row(snapshot, pools))
-    for alias, section in result.items():
-        section["rows"].sort(key=lambda row: (row["host"], row["pid"]))
-        section["totals"] = _combine(section["rows"]) if section["rows"] else None
-        stats = [
-            pool["stats"] for snapshot in read.snapshots for pool in _pools_by_alias(snapshot).get(alias, [])
-        ]
-        section["chart"] = {
-            "in_use": sum(s["in_use"] for s in stats),
-            "waiting": sum(s["waiting"] for s in stats),
-            # No fleet-wide percentile can be made of per-process ones: the worst process's.
-            "wait_ms_p99": max((float(s["wait_ms_p99"]) for s in stats), default=0.0),
-        }
+    view = fleet_view(read, sorted({*configured, *published}))
+    result = {}
+    for alias, part in view["aliases"].items():
+        rows, totals = part["processes"], part["totals"]
+        # The worst wait p99 of any process: a fleet-wide percentile cannot be made of per-process ones.
+        chart = {key: totals[key] for key in CHART}
+        result[alias] = {"rows": rows, "totals": totals if rows else None, "chart": chart}
     return result
 
 
-def _pools_by_alias(snapshot: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    pools: dict[str, list[dict[str, Any]]] = {}
-    for pool in snapshot["pools"]:
-        pools.setdefault(pool["alias"], []).append(pool)
-    return pools
+# Until _fleet.view.fleet_view is on main: its shape, with the keys the page shows.
+_SUMMED = frozenset({"in_use", "idle", "waiting", "max_connections", "peak_in_use", "waits", "exhausted",
+                     "connection_errors", "closed_for_age", "closed_for_idle"})  # fmt: skip
+_HIGHEST = ("wait_ms_p50", "wait_ms_p99", "wait_ms_max")
 
 
-def _row(snapshot: Mapping[str, Any], pools: list[dict[str, Any]]) -> dict[str, Any]:
-    combined = _combine([pool["stats"] for pool in pools])
-    flags = ["exhausted"] if combined["exhausted"] else []
-    process = {key: snapshot[key] for key in ("host", "pid", "role", "version")}
-    return {**process, "age_s": round(float(snapshot["age_s"]), 1), **combined, "flags": flags}
+def fleet_view(read: Any, aliases: Sequence[str]) -> dict[str, Any]:
+    view: dict[str, Any] = {"aliases": {}, "snapshots": len(read.snapshots), "skipped": list(read.skipped)}
+    for alias in aliases:
+        rows = []
+        for snapshot in read.snapshots:
+            pools = [pool["stats"] for pool in snapshot["pools"] if pool["alias"] == alias]
+            if pools:
+                who = {key: snapshot[key] for key in ("host", "pid", "role", "version", "age_s")}
+                rows.append({**who, **_combine(pools), "flags": []})
+        view["aliases"][alias] = {"processes": rows, "totals": _combine(rows)}
+    return view
 
 
 def _combine(stats: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    keys = [key for key in COLUMNS if key in stats[0] and key not in PROCESS_COLUMNS]
-    return {key: sum(s[key] for s in stats) if key in SUMMED else max(s[key] for s in stats) for key in keys}
+    summed = {key: sum(int(s[key]) for s in stats) for key in _SUMMED}
+    return {**summed, **{key: max((float(s[key]) for s in stats), default=0.0) for key in _HIGHEST}}
 
 
 def cells(row: Mapping[str, Any], columns: Sequence[str]) -> list[str]:
     """A row's values in column order, as the page's script writes them too."""
     return [", ".join(row[c]) if isinstance(row.get(c), list) else str(row.get(c, "")) for c in columns]
+
+
+def flagged(row: Mapping[str, Any]) -> bool:
+    """Rows to look at first: a process that was refused a connection, or that the view flags."""
+    return bool(row["flags"]) or row["exhausted"] > 0
 
 
 def table_sections(document: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -159,9 +156,7 @@ def table_sections(document: Mapping[str, Any]) -> list[dict[str, Any]]:
         sections.append(
             {
                 "alias": alias,
-                "rows": [
-                    {"cells": cells(row, columns), "flagged": bool(row["flags"])} for row in section["rows"]
-                ],
+                "rows": [{"cells": cells(row, columns), "flagged": flagged(row)} for row in section["rows"]],
                 "total_cells": cells(total_row, columns) if total_row else None,
             }
         )

@@ -42,8 +42,10 @@ def pool(alias: str = "default", driver: str = "sync", **values: Any) -> dict[st
     return {"alias": alias, "node": "", "driver": driver, "stats": stats(**values)}
 
 
-FLEET = FleetRead(
+FLEET = FleetRead(  # sorted by host and pid, as store.read_fleet answers
     snapshots=[
+        snapshot("web-1", 4242, [pool(max_connections=10, in_use=3, idle=7, checkouts=40, peak_in_use=6)]),
+        snapshot("web-1", 4244, [pool("sessions", max_connections=5, idle=2)]),
         snapshot(
             "web-2",
             4243,
@@ -52,8 +54,7 @@ FLEET = FleetRead(
                 pool(driver="asyncio", max_connections=4, in_use=2, idle=1, wait_ms_p99=12.5),
             ],
         ),
-        snapshot("web-1", 4242, [pool(max_connections=10, in_use=3, idle=7, checkouts=40, peak_in_use=6)]),
-        snapshot("web-1", 4244, [pool("sessions", max_connections=5, idle=2)]),
+        snapshot("web-3", 4245, [pool("cache-only", max_connections=2)]),  # an alias not configured here
     ],
     skipped=["django_redis_pool:{fleet}:web-9:1: schema 2, this version reads schema 1"],
 )
@@ -114,9 +115,9 @@ def test_json_gives_staff_a_row_per_process_totals_and_a_chart_point(fleet_on: A
         ("web-1", 4242, 3, 10),
         ("web-2", 4243, 3, 5),  # its sync and asyncio pools together
     ]
-    assert [(row["exhausted"], row["wait_ms_p99"], row["flags"]) for row in default["rows"]] == [
-        (0, 0.0, []),
-        (3, 250.0, ["exhausted"]),
+    assert [(row["exhausted"], row["waiting"], row["wait_ms_p99"]) for row in default["rows"]] == [
+        (0, 0, 0.0),
+        (3, 2, 250.0),
     ]
     assert (default["totals"]["in_use"], default["totals"]["exhausted"]) == (6, 3)
     assert default["chart"] == {"in_use": 6, "waiting": 2, "wait_ms_p99": 250.0}
@@ -124,6 +125,7 @@ def test_json_gives_staff_a_row_per_process_totals_and_a_chart_point(fleet_on: A
     assert [(row["pid"], row["idle"]) for row in sessions["rows"]] == [(4244, 2)]
     assert sessions["chart"] == {"in_use": 0, "waiting": 0, "wait_ms_p99": 0.0}
     assert document["skipped"] == FLEET.skipped
+    assert list(document["aliases"]) == ["cache-only", "default", "sessions"]
     assert document["columns"][:3] == ["host", "pid", "role"]
 
 

@@ -40,7 +40,8 @@
     body.replaceChildren();
     foot.replaceChildren();
     for (const row of section.rows) {
-      body.appendChild(tableRow(cells(row, columns), row.flags.length ? "flagged" : ""));
+      const flagged = row.flags.length > 0 || row.exhausted > 0; // as the page's first draw
+      body.appendChild(tableRow(cells(row, columns), flagged ? "flagged" : ""));
     }
     if (!section.rows.length) {
       const tr = tableRow(["No process publishes this alias."], "empty");
