@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import tomllib
 from fnmatch import fnmatch
 from pathlib import Path
@@ -15,9 +16,12 @@ from django.test import RequestFactory
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from django_redis_pool import fleet_page
-from django_redis_pool._fleet.store import FleetRead
+from django_redis_pool._conf.fleet import get_fleet_settings
+from django_redis_pool._fleet.store import FleetRead, index_key, process_key, write_snapshot
 from django_redis_pool._pool.counters import STATS_KEYS
 from django_redis_pool.fleet_page import FleetView
+from tests.conftest import SAFE_LIMITS
+from tests.support.redis_server import APP_PASSWORD, RedisServer, free_port
 
 PASSWORD = "s3cret-Pa55-not-leaked"
 STAFF = SimpleNamespace(is_active=True, is_staff=True)
@@ -200,3 +204,43 @@ def test_the_wheel_ships_the_template_and_the_static_files() -> None:
         "templates/django_redis_pool/fleet.html",
     ]
     assert [f for f in files if not any(fnmatch(f, glob) for glob in shipped["django_redis_pool"])] == []
+
+
+def test_staff_reads_what_processes_published_on_a_server_with_a_password(
+    redis_server: RedisServer, settings: Any
+) -> None:
+    redis_server.admin().flushall()
+    url = redis_server.url_for("app", APP_PASSWORD)
+    settings.REDIS_POOL = {"default": {"URL": url, **SAFE_LIMITS}}
+    settings.REDIS_POOL_FLEET = {"ALIAS": "default", "INTERVAL": 10}
+    settings.STATIC_URL = "/static/"
+    fleet_settings = get_fleet_settings()
+    assert fleet_settings is not None
+    now = time.time()
+    worker = snapshot("web-7", 777, [pool(max_connections=1, in_use=1, exhausted=2)])
+    write_snapshot(redis_server.admin(), fleet_settings, {**worker, "published": now}, now)
+    broken = process_key(fleet_settings, {"host": "old", "pid": 1, "started": 1})
+    redis_server.admin().set(broken, "{")  # not JSON: skipped with a line saying so
+    redis_server.admin().zadd(index_key(fleet_settings), {broken: now + 30})
+
+    data = get(STAFF, "?format=json").content.decode()
+    html = get(STAFF).content.decode()
+    document = json.loads(data)
+    rows = document["aliases"]["default"]["rows"]
+    assert [(row["host"], row["pid"], row["exhausted"]) for row in rows] == [("web-7", 777, 2)]
+    assert [line.split(": ")[0] for line in document["skipped"]] == [
+        "{django_redis_pool:fleet}:process:old:1:1"
+    ]
+    assert '<tr class="flagged"><td>web-7</td><td>777</td>' in html
+    for body in (data, html):
+        assert (APP_PASSWORD in body, "redis://" in body) == (False, False)
+
+
+def test_a_fleet_alias_that_refuses_is_shown_redacted(settings: Any) -> None:
+    settings.REDIS_POOL = {
+        "default": {"URL": f"redis://app:{PASSWORD}@127.0.0.1:{free_port()}/0", **SAFE_LIMITS}
+    }
+    settings.REDIS_POOL_FLEET = {"ALIAS": "default", "INTERVAL": 10}
+    document = json.loads(get(STAFF, "?format=json", timeout=0.5).content)
+    assert document["error"].startswith("ConnectionError: Error 111 connecting to 127.0.0.1:")
+    assert PASSWORD not in document["error"]
