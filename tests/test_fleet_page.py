@@ -20,6 +20,7 @@ from django_redis_pool._conf.fleet import get_fleet_settings
 from django_redis_pool._fleet.store import FleetRead, index_key, process_key, write_snapshot
 from django_redis_pool._pool.counters import STATS_KEYS
 from django_redis_pool.fleet_page import FleetView
+from django_redis_pool.models import Fleet
 from tests.conftest import SAFE_LIMITS
 from tests.support.redis_server import APP_PASSWORD, RedisServer, free_port
 
@@ -244,3 +245,7 @@ def test_a_fleet_alias_that_refuses_is_shown_redacted(settings: Any) -> None:
     document = json.loads(get(STAFF, "?format=json", timeout=0.5).content)
     assert document["error"].startswith("ConnectionError: Error 111 connecting to 127.0.0.1:")
     assert PASSWORD not in document["error"]
+
+
+def test_the_admin_entry_is_a_model_without_a_table_or_permissions() -> None:
+    assert (Fleet._meta.managed, Fleet._meta.default_permissions, str(Fleet())) == (False, (), "fleet")
