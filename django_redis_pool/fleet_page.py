@@ -33,6 +33,12 @@ ENABLE_HINT = 'REDIS_POOL_FLEET = {"ALIAS": "default", "INTERVAL": 10}'
 # How often the page asks for new numbers; ?refresh=N picks another within these bounds.
 DEFAULT_REFRESH_SECONDS = 5
 REFRESH_BOUNDS = (1, 60)
+# The table's columns (keys of fleet_view's rows), and the charts' values (keys of its totals).
+COLUMNS = (
+    "host", "pid", "role", "age_s", "in_use", "idle", "waiting", "max_connections", "peak_in_use", "waits",
+    "wait_ms_p50", "wait_ms_p99", "wait_ms_max", "exhausted", "connection_errors", "closed_for_age",
+    "closed_for_idle", "flags",
+)  # fmt: skip
 CHART_LABELS = (("in_use", "in use"), ("waiting", "waiting"), ("wait_ms_p99", "worst wait p99 (ms)"))
 
 
@@ -51,7 +57,7 @@ def login_redirect(request: HttpRequest, admin_site: str = "admin") -> HttpRespo
     return HttpResponseRedirect(f"{login_url}?{urlencode({REDIRECT_FIELD_NAME: request.get_full_path()})}")
 
 
-def fleet_document(timeout: float, now: float | None = None) -> dict[str, Any]:
+def fleet_document(timeout: float) -> dict[str, Any]:
     """What the page shows, as JSON: per alias, its processes' rows, the totals and a chart point."""
     aliases = sorted(get_settings())
     fleet_settings = get_fleet_settings()
@@ -61,7 +67,7 @@ def fleet_document(timeout: float, now: float | None = None) -> dict[str, Any]:
         "error": None,
         "namespace": fleet_settings.namespace if fleet_settings else None,
         "interval": fleet_settings.interval if fleet_settings else None,
-        "read_at": time.time() if now is None else now,
+        "read_at": time.time(),
         "columns": list(COLUMNS),
         "aliases": {alias: empty_alias() for alias in aliases},
         "skipped": [],
@@ -87,14 +93,6 @@ def _read(fleet_settings: FleetSettings, timeout: float, now: float) -> Any:
         client.close()
 
 
-COLUMNS = (
-    "host", "pid", "role", "age_s", "in_use", "idle", "waiting", "max_connections", "peak_in_use", "waits",
-    "wait_ms_p50", "wait_ms_p99", "wait_ms_max", "exhausted", "connection_errors", "closed_for_age",
-    "closed_for_idle", "flags",
-)  # fmt: skip
-CHART = ("in_use", "waiting", "wait_ms_p99")
-
-
 def empty_alias() -> dict[str, Any]:
     return {"rows": [], "totals": None, "chart": {"in_use": 0, "waiting": 0, "wait_ms_p99": 0.0}}
 
@@ -108,7 +106,7 @@ def by_alias(read: Any, configured: Sequence[str]) -> dict[str, dict[str, Any]]:
     for alias, part in view["aliases"].items():
         rows, totals = part["processes"], part["totals"]
         # The worst wait p99 of any process: a fleet-wide percentile cannot be made of per-process ones.
-        chart = {key: totals[key] for key in CHART}
+        chart = {key: totals[key] for key, _ in CHART_LABELS}
         result[alias] = {"rows": rows, "totals": totals if rows else None, "chart": chart}
     return result
 
