@@ -27,6 +27,7 @@ from ._conf.probes import health_timeout
 from ._conf.redaction import redact_text
 from ._conf.settings import get_settings
 from ._fleet.store import fleet_client, read_fleet
+from ._fleet.view import fleet_view
 
 TEMPLATE = "django_redis_pool/fleet.html"
 ENABLE_HINT = 'REDIS_POOL_FLEET = {"ALIAS": "default", "INTERVAL": 10}'
@@ -109,30 +110,6 @@ def by_alias(read: Any, configured: Sequence[str]) -> dict[str, dict[str, Any]]:
         chart = {key: totals[key] for key, _ in CHART_LABELS}
         result[alias] = {"rows": rows, "totals": totals if rows else None, "chart": chart}
     return result
-
-
-# Until _fleet.view.fleet_view is on main: its shape, with the keys the page shows.
-_SUMMED = frozenset({"in_use", "idle", "waiting", "max_connections", "peak_in_use", "waits", "exhausted",
-                     "connection_errors", "closed_for_age", "closed_for_idle"})  # fmt: skip
-_HIGHEST = ("wait_ms_p50", "wait_ms_p99", "wait_ms_max")
-
-
-def fleet_view(read: Any, aliases: Sequence[str]) -> dict[str, Any]:
-    view: dict[str, Any] = {"aliases": {}, "snapshots": len(read.snapshots), "skipped": list(read.skipped)}
-    for alias in aliases:
-        rows = []
-        for snapshot in read.snapshots:
-            pools = [pool["stats"] for pool in snapshot["pools"] if pool["alias"] == alias]
-            if pools:
-                who = {key: snapshot[key] for key in ("host", "pid", "role", "version", "age_s")}
-                rows.append({**who, **_combine(pools), "flags": []})
-        view["aliases"][alias] = {"processes": rows, "totals": _combine(rows)}
-    return view
-
-
-def _combine(stats: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    summed = {key: sum(int(s[key]) for s in stats) for key in _SUMMED}
-    return {**summed, **{key: max((float(s[key]) for s in stats), default=0.0) for key in _HIGHEST}}
 
 
 def cells(row: Mapping[str, Any], columns: Sequence[str]) -> list[str]:
