@@ -26,7 +26,7 @@ from ._conf.fleet import FleetSettings, get_fleet_settings
 from ._conf.probes import health_timeout
 from ._conf.redaction import redact_text
 from ._conf.settings import get_settings
-from ._fleet.store import fleet_client, read_fleet
+from ._fleet.store import FleetRead, fleet_client, read_fleet
 from ._fleet.view import fleet_view
 
 TEMPLATE = "django_redis_pool/fleet.html"
@@ -86,7 +86,7 @@ def fleet_document(timeout: float) -> dict[str, Any]:
     return document
 
 
-def _read(fleet_settings: FleetSettings, timeout: float, now: float) -> Any:
+def _read(fleet_settings: FleetSettings, timeout: float, now: float) -> FleetRead:
     client = fleet_client(fleet_settings, timeout)
     try:
         return read_fleet(client, fleet_settings, now)
@@ -98,7 +98,7 @@ def empty_alias() -> dict[str, Any]:
     return {"rows": [], "totals": None, "chart": {"in_use": 0, "waiting": 0, "wait_ms_p99": 0.0}}
 
 
-def by_alias(read: Any, configured: Sequence[str]) -> dict[str, dict[str, Any]]:
+def by_alias(read: FleetRead, configured: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Per alias (those configured, and any other a process publishes): one row per process, the
     fleet's totals (None without processes) and this moment's chart point, from ``fleet_view``."""
     published = {pool["alias"] for snapshot in read.snapshots for pool in snapshot["pools"]}
