@@ -19,7 +19,7 @@ from django_redis_pool import get_redis
 from django_redis_pool._report.status import _slot_ranges
 from tests.conftest import SAFE_LIMITS
 from tests.support.topologies import HOST, RedisClusterTopology
-from tests.test_metrics import scrape
+from tests.test_metrics import errors_of, scrape
 
 
 @pytest.fixture
@@ -100,6 +100,6 @@ def test_metrics_label_every_node_replicas_included(replicated: RedisClusterTopo
     assert sorted(checkouts) == sorted(name(port) for port in replicated.ports)
     assert [checkouts[name(port)] for port in replicated.replica_ports] == [0.0, 0.0, 0.0]
     assert sum(checkouts[name(port)] for port in replicated.master_ports) == 31.0
-    assert samples[("django_redis_pool_scrape_errors", (("alias", "shards"),))] == 0.0
+    assert errors_of(samples) == {("shards", "client_list"): 0.0}
     server = "django_redis_pool_server_connections"
     assert {dict(labels)["pid"] for metric, labels in samples if metric == server} == {str(os.getpid())}
