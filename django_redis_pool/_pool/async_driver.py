@@ -22,7 +22,7 @@ import redis.asyncio
 from redis.exceptions import RedisError
 
 from ..exceptions import PoolExhaustedError
-from . import compat
+from . import compat, events
 from .counters import Snapshot, leak_message, summarize
 from .naming import format_client_name, pool_repr
 from .policy import CREATE, EXHAUSTED, IGNORED, WAIT, PoolPolicy
@@ -97,6 +97,8 @@ class AsyncPool(compat.RedisPyState, redis.asyncio.ConnectionPool):
 
     def _on_connect(self, connection: Any) -> None:
         self._policy.connected(connection, _monotonic())
+        if events.connected_listeners:
+            events.connected(self.alias)
 
     # -- checkout --------------------------------------------------------------------------
 

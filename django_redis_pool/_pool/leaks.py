@@ -37,7 +37,7 @@ class LeakWatch(Generic[C]):
 
     def _oldest_checkout(self, now: float) -> float | None:
         """How long the longest-held checkout has been held (None: none is recorded)."""
-        states = [self.states.get(connection) for connection in self.in_use]
+        states = [self.states.get(connection) for connection in tuple(self.in_use)]
         taken = [s.checked_out_at for s in states if s is not None and s.checked_out_at is not None]
         return now - min(taken) if taken else None
 

@@ -234,7 +234,8 @@ class PoolPolicy(Counters, LeakWatch[C], Generic[C, W]):
     # -- observability ---------------------------------------------------------------------
 
     def snapshot(self, now: float) -> Snapshot:
-        idle = sum(1 for connection in self.idle if self.is_open(connection))
+        # tuple(): copied in one C-level step, as the fleet publisher's thread reads asyncio pools too.
+        idle = sum(1 for connection in tuple(self.idle) if self.is_open(connection))
         oldest = self._oldest_checkout(now)
         return self.counted(self.max_connections, len(self.in_use), idle, len(self.waiters), oldest)
 

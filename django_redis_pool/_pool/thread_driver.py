@@ -3,8 +3,7 @@
 Both subclass ``redis.ConnectionPool`` (redis-py's own methods see the policy's state through
 :class:`.compat.RedisPyState`). This module only locks, waits, wakes and does I/O; every decision
 is the policy's, under the pool lock. A caller that finds every connection busy blocks on its own
-:class:`_Waiter` lock until a release hands it a connection (or a slot), first come, first served;
-sockets are closed and warnings logged after the lock.
+:class:`_Waiter` lock until a release hands it a connection (or a slot), first come, first served.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ..exceptions import PoolExhaustedError
-from . import compat, probe
+from . import compat, events, probe
 from .counters import Snapshot, leak_message, summarize
 from .naming import format_client_name, pool_repr
 from .policy import CREATE, EXHAUSTED, IGNORED, WAIT, PoolPolicy
@@ -112,6 +111,8 @@ class Pool(compat.RedisPyState, redis.ConnectionPool):
     def _on_connect(self, connection: Any) -> None:
         with self._lock:
             self._policy.connected(connection, _monotonic())
+        if events.connected_listeners:
+            events.connected(self.alias)
 
     # -- checkout --------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import threading
 import redis
 from django.core.exceptions import ImproperlyConfigured
 
+from .._conf.fleet import get_fleet_settings
 from .._conf.settings import DEFAULT_ALIAS, PoolSettings, get_settings
 from .._pool.thread_driver import Pool
 from .._topology import cluster, sentinel
@@ -53,6 +54,7 @@ def build_all(raise_errors: bool = True) -> None:
         _close_entries()
         try:
             entries = {alias: _build_entry(s) for alias, s in get_settings().items()}
+            get_fleet_settings()  # REDIS_POOL_FLEET is validated with the aliases it names
         except ImproperlyConfigured as exc:
             _build_error = exc
             _built = True

@@ -18,7 +18,7 @@ from .._conf.settings import PoolSettings
 from .._pool import compat
 from .._pool.counters import summarize
 from .._pool.thread_driver import BlockingPool, NonBlockingPool, Pool
-from .entry import PoolEntry, effective_limits, pool_arguments
+from .entry import PoolEntry, effective_limits, pool_arguments, side_arguments
 
 
 def node_pool_class(settings: PoolSettings) -> type[Pool]:
@@ -76,6 +76,20 @@ class ClusterEntry(PoolEntry):
             startup_nodes=[ClusterNode(host, port) for host, port in settings.cluster.startup_nodes],
             connection_pool_class=self.pool_class,
             **({"retry": retry} if retry is not None else {}),
+            **kwargs,
+        )
+
+    def side_client(self, timeout: float) -> RedisCluster:
+        """A ``RedisCluster`` of its own, outside the alias's pools (see :meth:`PoolEntry.side_client`):
+        it connects when built, so build it where waiting ``timeout`` is fine."""
+        assert self.settings.cluster is not None
+        _, kwargs = self.connection_arguments()
+        kwargs = side_arguments(kwargs, timeout)
+        kwargs.pop("db", None)
+        return RedisCluster(
+            url=self.settings.url,
+            startup_nodes=[ClusterNode(host, port) for host, port in self.settings.cluster.startup_nodes],
+            max_connections=2,
             **kwargs,
         )
 

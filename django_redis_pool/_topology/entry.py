@@ -61,6 +61,13 @@ class PoolEntry:
         pool = self.single_pool()
         return pool.connection_class, dict(compat.connection_kwargs(pool))
 
+    def side_client(self, timeout: float) -> Any:
+        """A client of this alias on one connection of its own, outside the pool (not counted in its
+        stats, no client name), every socket operation bounded by ``timeout``: for the fleet
+        publisher and readers, which must never take a connection a request waits for."""
+        connection_class, kwargs = self.connection_arguments()
+        return redis.Redis(connection_pool=side_pool(connection_class, kwargs, timeout))
+
     def single_pool(self) -> Pool:
         assert self.pool is not None, "overridden where there is no single pool"
         return self.pool
@@ -77,6 +84,19 @@ class PoolEntry:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.settings.alias!r} {self.settings.safe_url!r}>"
+
+
+def side_arguments(kwargs: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """Connection arguments for a side connection: bounded timeouts, no name, no retries."""
+    side = {k: v for k, v in kwargs.items() if k not in ("client_name", "retry", "connection_pool")}
+    side.update(socket_timeout=timeout, socket_connect_timeout=timeout, retry=None)
+    return side
+
+
+def side_pool(connection_class: Any, kwargs: dict[str, Any], timeout: float) -> redis.ConnectionPool:
+    return redis.ConnectionPool(
+        connection_class=connection_class, max_connections=1, **side_arguments(kwargs, timeout)
+    )
 
 
 def default_retry() -> Retry | None:

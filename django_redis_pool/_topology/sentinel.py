@@ -26,7 +26,7 @@ from .._conf.build_errors import BUILD_ERRORS, setting_error
 from .._conf.settings import PoolSettings
 from .._pool import compat
 from .._pool.thread_driver import BlockingPool, NonBlockingPool, Pool
-from .entry import PoolEntry, effective_limits, pool_arguments
+from .entry import PoolEntry, effective_limits, pool_arguments, side_arguments
 
 logger = logging.getLogger("django_redis_pool")
 
@@ -177,6 +177,18 @@ class SentinelEntry(PoolEntry):
 
     def sentinel_arguments(self) -> dict[str, Any]:
         return _sentinel_arguments(self.settings)
+
+    def side_client(self, timeout: float) -> Any:
+        """The service's master on one connection of its own (see :meth:`PoolEntry.side_client`)."""
+        config = self.settings.sentinel
+        assert config is not None
+        sentinel_kwargs = {**self.sentinel_arguments(), "socket_timeout": timeout}
+        sentinel_kwargs["socket_connect_timeout"] = timeout
+        manager = Sentinel(list(config.sentinels), sentinel_kwargs=sentinel_kwargs)
+        kwargs = side_arguments(_data_node_arguments(self.settings), timeout)
+        ssl = kwargs.pop("ssl", False)
+        pool = SentinelConnectionPool(config.service_name, manager, ssl=ssl, max_connections=1, **kwargs)
+        return redis.Redis(connection_pool=pool)
 
     def close(self) -> None:
         watcher = getattr(self.pool, "_watcher", None)

@@ -135,6 +135,14 @@ class RedisServer:
         log = (self.dir / "redis.log").read_text() if (self.dir / "redis.log").exists() else ""
         raise RuntimeError(f"redis-server did not start: {log[-2000:]}")
 
+    def restart(self) -> None:
+        """Start again on the same ports, after ``stop(remove_dir=False)`` (a Redis restart)."""
+        self.process = subprocess.Popen(
+            [self.binary, str(self.dir / "redis.conf")], stdout=subprocess.DEVNULL
+        )
+        if not self._wait_ready(timeout=10):
+            raise RuntimeError(f"redis-server did not restart on port {self.port}")
+
     def _wait_ready(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1, socket_connect_timeout=1)
