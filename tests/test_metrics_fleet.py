@@ -6,21 +6,23 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import redis
 from prometheus_client import CollectorRegistry, generate_latest
 
-from django_redis_pool import get_redis, metrics
+from django_redis_pool import get_pool, get_redis, metrics
 from django_redis_pool._conf.fleet import get_fleet_settings
-from django_redis_pool._fleet import store
+from django_redis_pool._fleet import publisher, store
 from django_redis_pool._fleet.snapshot import process_started
 from django_redis_pool._pool.naming import local_host
 from django_redis_pool.metrics import fleet_processes, readable
-from tests.conftest import SAFE_LIMITS
+from tests.conftest import SAFE_LIMITS, checkout
 from tests.contract.expected import COUNTS, DURATIONS
 from tests.support.redis_server import RedisServer, free_port
+from tests.support.topologies import wait_until
 from tests.test_metrics import errors_of, pool_labels, scrape
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -79,6 +81,14 @@ def fleet(real_redis: RedisServer, settings: Any) -> RedisServer:
     return real_redis
 
 
+@pytest.fixture
+def unpublished() -> Iterator[None]:
+    """This process publishes nothing meanwhile: its own row comes from its live stats."""
+    with publisher.suppressed():
+        yield
+
+
+@pytest.mark.usefixtures("unpublished")
 def test_one_scrape_exports_every_published_process(fleet: RedisServer) -> None:
     get_redis().set("k", "v")  # this process: one checkout on its live pool
     now = time.time()
@@ -191,7 +201,7 @@ def test_a_kept_collector_warns_once_per_outage(settings: Any, caplog: pytest.Lo
             assert b'django_redis_pool_scrape_errors{alias="fleet",read="fleet"} 1.0' in generate_latest(
                 registry
             )
-    assert [r.name for r in caplog.records] == ["django_redis_pool.metrics"]
+    assert len([r for r in caplog.records if r.name == "django_redis_pool.metrics"]) == 1
 
 
 def test_without_a_fleet_only_this_process_is_exported(real_redis: RedisServer) -> None:
@@ -220,6 +230,23 @@ def test_this_process_is_exported_from_its_own_snapshot_once_it_published(fleet:
     }
     (age,) = [v for (name, _), v in samples.items() if name == "django_redis_pool_fleet_snapshot_age_seconds"]
     assert 3.0 <= age < 3.0 + 30
+
+
+def test_the_publishers_snapshot_of_this_process_is_what_a_scrape_exports(fleet: RedisServer) -> None:
+    pool_ = get_pool()
+    held = checkout(pool_)  # the first connection starts the publisher, which publishes at once
+    try:
+        running = publisher.current()
+        assert running is not None
+        wait_until(lambda: running.published >= 1, 10, "the first snapshot")
+    finally:
+        pool_.release(held)
+    samples = scrape(server=False)
+    # Published while the connection was held; the live pool has it back.
+    assert pool_.stats()["in_use"] == 0
+    assert series(samples, "django_redis_pool_in_use") == {
+        (local_host(), str(os.getpid()), "default", "", "sync"): 1.0
+    }
 
 
 def test_one_process_per_host_and_pid_the_newest_snapshot() -> None:
