@@ -3,7 +3,9 @@ snapshots they publish (REDIS_POOL_FLEET), against a real redis-server."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import multiprocessing
 import os
 import time
 from collections.abc import Iterator
@@ -13,7 +15,7 @@ import pytest
 import redis
 from prometheus_client import CollectorRegistry, generate_latest
 
-from django_redis_pool import get_pool, get_redis, metrics
+from django_redis_pool import PoolExhaustedError, get_pool, get_redis, metrics
 from django_redis_pool._conf.fleet import get_fleet_settings
 from django_redis_pool._fleet import publisher, store
 from django_redis_pool._fleet.snapshot import process_started
@@ -76,9 +78,10 @@ def series(samples: Samples, name: str) -> dict[tuple[str, ...], float]:
 
 
 @pytest.fixture
-def fleet(real_redis: RedisServer, settings: Any) -> RedisServer:
+def fleet(real_redis: RedisServer, settings: Any) -> Iterator[RedisServer]:
     settings.REDIS_POOL_FLEET = {"ALIAS": "default", "INTERVAL": 10}
-    return real_redis
+    yield real_redis
+    publisher.stop()
 
 
 @pytest.fixture
@@ -247,6 +250,58 @@ def test_the_publishers_snapshot_of_this_process_is_what_a_scrape_exports(fleet:
     assert series(samples, "django_redis_pool_in_use") == {
         (local_host(), str(os.getpid()), "default", "", "sync"): 1.0
     }
+
+
+def _worker(exhaust: bool, published: Any, done: Any) -> None:
+    if exhaust:  # MAX_CONNECTIONS 1: hold it, and the next checkout gives up
+        pool_ = get_pool()
+        held = checkout(pool_)
+        with contextlib.suppress(PoolExhaustedError):
+            get_redis().ping()
+        pool_.release(held)
+    else:
+        for n in range(5):
+            get_redis().set(f"worker:{n}", n)
+    running = publisher.current()
+    # Two more snapshots: one begun before the last command may still have been in flight.
+    if running is not None:
+        after = running.published + 2
+        if wait_until(lambda: running.published >= after, 10, "two more snapshots"):
+            published.set()
+    done.wait(30)
+    os._exit(0)
+
+
+def test_one_scrape_shows_the_pools_of_forked_workers(real_redis: RedisServer, settings: Any) -> None:
+    settings.REDIS_POOL = {
+        "default": {"URL": real_redis.url, **SAFE_LIMITS, "MAX_CONNECTIONS": 1, "POOL_TIMEOUT": 0.05}
+    }
+    settings.REDIS_POOL_FLEET = {"ALIAS": "default", "INTERVAL": 0.2}
+    context = multiprocessing.get_context("fork")
+    done = context.Event()
+    workers = {}
+    for exhaust in (False, True):
+        published = context.Event()
+        worker = context.Process(target=_worker, args=(exhaust, published, done))
+        worker.start()
+        workers[exhaust] = (worker, published)
+    try:
+        assert [published.wait(30) for _, published in workers.values()] == [True, True]
+        samples = scrape(server=False)
+    finally:
+        done.set()
+        for worker, _ in workers.values():
+            worker.join(30)
+    host = local_host()
+    busy, queued = (str(workers[exhaust][0].pid) for exhaust in (False, True))
+    checkouts = series(samples, "django_redis_pool_checkouts_total")
+    assert sorted(pid for _, pid, *_ in checkouts) == sorted([busy, queued, str(os.getpid())])
+    assert checkouts[(host, busy, "default", "", "sync")] == 5.0
+    assert checkouts[(host, queued, "default", "", "sync")] == 1.0
+    assert series(samples, "django_redis_pool_exhausted_total")[(host, queued, "default", "", "sync")] == 1.0
+    assert series(samples, "django_redis_pool_waits_total")[(host, queued, "default", "", "sync")] == 1.0
+    assert series(samples, "django_redis_pool_exhausted_total")[(host, busy, "default", "", "sync")] == 0.0
+    publisher.stop()
 
 
 def test_one_process_per_host_and_pid_the_newest_snapshot() -> None:
