@@ -173,8 +173,8 @@ class PoolCollector(Collector):
     def _fleet_metrics(self, processes: list[dict[str, Any]], skipped: int | None) -> Iterator[Metric]:
         age = GaugeMetricFamily(
             f"{PREFIX}_fleet_snapshot_age_seconds",
-            "Age of the numbers exported for each process: 0 for the one scraped, its last snapshot's age "
-            "for the others (REDIS_POOL_FLEET).",
+            "Age of the numbers exported for each process (REDIS_POOL_FLEET): its last snapshot's age, 0 "
+            "where the scraped process's live counters stand in.",
             labels=["host", "pid"],
         )
         for process in processes:
