@@ -16,6 +16,7 @@ from django_redis_pool import get_pool, get_redis
 from django_redis_pool._pool.counters import STATS_KEYS
 from django_redis_pool._pool.naming import local_host
 from django_redis_pool._report import NO_CLIENT_NAMES
+from django_redis_pool.management.commands._fleet_text import FLEET_HINT
 from tests.conftest import SAFE_LIMITS
 from tests.support.redis_server import NOLIST_PASSWORD, RedisServer, free_port
 
@@ -249,7 +250,7 @@ def test_no_new_stats_lines_when_the_pool_does_not_report_them(
     monkeypatch.setattr(pool, "stats", lambda: dict(stats))
     lines = run("--no-server").splitlines()
     assert lines[3].startswith("  this process  in_use=0 ")
-    assert lines[4:] == [""]
+    assert lines[4:] == ["", FLEET_HINT]
 
 
 def test_no_server_does_not_connect(settings: Any) -> None:

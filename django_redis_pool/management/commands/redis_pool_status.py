@@ -5,13 +5,22 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import CommandError, CommandParser
 
+from django_redis_pool._conf.fleet import FleetSettings, get_fleet_settings
+from django_redis_pool._fleet import publisher
+from django_redis_pool._fleet.rates import RateTracker
 from django_redis_pool._registry import sync as registry
 from django_redis_pool._report import build_report, unreachable
+
+from ._fleet_read import fleet_sections
+from ._fleet_text import advice_lines, fleet_lines
+from ._status_text import PoolsText
 
 # A readiness probe that waits longer than this is not probing anything.
 MAX_TIMEOUT = 3600.0
@@ -30,27 +39,23 @@ def positive_seconds(text: str | float) -> float:
     return value
 
 
-def _seconds(value: float | None) -> str:
-    return "none" if value is None else f"{value:g}s"
+def _option_seconds(options: dict[str, Any], name: str) -> float:
+    try:
+        # call_command(timeout=...) skips argparse's type function.
+        return positive_seconds(options[name])
+    except argparse.ArgumentTypeError as exc:
+        raise CommandError(f"--{name} {exc}", returncode=1) from None
 
 
-def _ms(value: float | None) -> str:
-    return "none" if value is None else f"{value:g} ms"
+# ANSI: cursor home, clear the screen (only written to a terminal).
+CLEAR_SCREEN = "\x1b[H\x1b[2J"
 
 
-def table(rows: Sequence[Sequence[Any]]) -> list[str]:
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
-    return [
-        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
-
-
-class Command(BaseCommand):
+class Command(PoolsText):
     help = (
-        "Show this process's Redis pools and, from each server, the pooled connections of every "
-        "process (gunicorn/uvicorn workers, Celery...). Exits 1 when a server cannot be reached or "
-        "REDIS_POOL has no aliases."
+        "Show this process's Redis pools, from each server the pooled connections of every process "
+        "(gunicorn/uvicorn workers, Celery...) and, with REDIS_POOL_FLEET, every process's pool stats. "
+        "Exits 1 when a server or the fleet cannot be read or REDIS_POOL has no aliases."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -65,16 +70,35 @@ class Command(BaseCommand):
             default=5.0,
             help="Seconds to wait for each server (default 5; positive, at most 3600).",
         )
+        parser.add_argument(
+            "--advise",
+            action="store_true",
+            help="Advise on MAX_CONNECTIONS, MAX_IDLE and POOL_TIMEOUT from the fleet and the server.",
+        )
+        parser.add_argument(
+            "--watch",
+            type=positive_seconds,
+            metavar="SECONDS",
+            help="Redraw the fleet every SECONDS with per-second rates, until Ctrl-C (text only).",
+        )
+        # Stop --watch after this many frames (tests, scripts).
+        parser.add_argument("--frames", type=int, default=None, help=argparse.SUPPRESS)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # A reader, not a member of the fleet: even a Cluster report, which connects through the
+        # alias's pools, publishes no snapshot of this process.
+        with publisher.suppressed():
+            self.report(options)
+
+    def report(self, options: dict[str, Any]) -> None:
         error = registry.build_error()
         if error is not None:
             raise CommandError(str(error), returncode=1)
+        timeout = _option_seconds(options, "timeout")
         try:
-            # call_command(timeout=...) skips argparse's type function.
-            timeout = positive_seconds(options["timeout"])
-        except argparse.ArgumentTypeError as exc:
-            raise CommandError(f"--timeout {exc}", returncode=1) from None
+            fleet_settings = get_fleet_settings()
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc), returncode=1) from None
         entries = registry.entries()
         if not entries:
             raise CommandError(
@@ -89,167 +113,86 @@ class Command(BaseCommand):
             raise CommandError(
                 f"REDIS_POOL has no alias {unknown[0]!r}; configured aliases: {configured}.", returncode=1
             )
-        report = build_report(
-            [entries[alias] for alias in dict.fromkeys(aliases)],
-            server=not options["no_server"],
-            timeout=timeout,
-        )
-        render: dict[str, Callable[[dict[str, Any]], None]] = {
+        chosen = [entries[alias] for alias in dict.fromkeys(aliases)]
+
+        def collect() -> dict[str, Any]:
+            report = build_report(chosen, server=not options["no_server"], timeout=timeout)
+            return {**report, **fleet_sections(report, fleet_settings, timeout, options["advise"])}
+
+        if options["watch"] is not None:
+            self.watch(collect, fleet_settings, _option_seconds(options, "watch"), options)
+            return
+        document = collect()
+        render: dict[str, Callable[[dict[str, Any], FleetSettings | None], None]] = {
             "text": self.render_text,
             "json": self.render_json,
         }
-        render[options["format"]](report)
-        down = [alias for alias, pool in report["pools"].items() if unreachable(pool)]
+        render[options["format"]](document, fleet_settings)
+        down = [alias for alias, pool in document["pools"].items() if unreachable(pool)]
         if down:
             raise CommandError(f"Redis unreachable for {', '.join(map(repr, down))}.", returncode=1)
+        if document["fleet_error"] is not None:
+            raise CommandError(document["fleet_error"], returncode=1)
 
-    def render_json(self, report: dict[str, Any]) -> None:
-        self.stdout.write(json.dumps(report, indent=2, sort_keys=True))
-
-    def render_text(self, report: dict[str, Any]) -> None:
-        for alias, pool in report["pools"].items():
-            limits, stats = pool["limits"], pool["stats"]
-            self.stdout.write(
-                self.style.MIGRATE_HEADING(f"{alias}: {pool['url']}") + f" ({pool['pool_class']})"
-            )
-            self.stdout.write(
-                f"  limits  max_connections={limits['max_connections']} "
-                f"blocking={'yes' if limits['blocking'] else 'no'} "
-                f"pool_timeout={_seconds(limits['pool_timeout'])} "
-                f"socket_timeout={_seconds(limits['socket_timeout'])} "
-                f"connect_timeout={_seconds(limits['socket_connect_timeout'])}"
-            )
-            retry = ""
-            if limits.get("retries") is not None:
-                retry = f" retries={limits['retries']}"
-                if limits.get("retry_backoff"):
-                    retry += f" ({limits['retry_backoff']})"
-            self.stdout.write(
-                f"          max_lifetime={_seconds(limits['max_lifetime'])} "
-                f"max_idle={_seconds(limits['max_idle'])} "
-                f"leak_warning={_seconds(limits['leak_warning'])}{retry}"
-            )
-            self.stdout.write(
-                f"  this process  in_use={stats['in_use']} idle={stats['idle']} peak={stats['peak_in_use']} "
-                f"created={stats['connections_created']} checkouts={stats['checkouts']} "
-                f"waits={stats['waits']} "
-                f"(total {stats['wait_ms_total']} ms, max {stats['wait_ms_max']} ms) "
-                f"exhausted={stats['exhausted']} errors={stats['connection_errors']}"
-            )
-            for line in self.more_stats(stats):
-                self.stdout.write(line)
-            if pool["sentinel"] is not None:
-                self.render_sentinel(pool["sentinel"])
-            if pool["server"] is not None:
-                self.render_server(pool["server"])
-            if pool["nodes"] is not None:
-                self.render_nodes(pool["nodes"])
+    def watch(
+        self,
+        collect: Callable[[], dict[str, Any]],
+        fleet_settings: FleetSettings | None,
+        every: float,
+        options: dict[str, Any],
+    ) -> None:
+        """Redraw the fleet with its rates every ``every`` seconds until Ctrl-C (or ``--frames``)."""
+        if options["format"] != "text":
+            raise CommandError("--watch redraws text: it cannot be used with --format json.", returncode=1)
+        if fleet_settings is None:
+            raise CommandError("--watch shows the fleet: set REDIS_POOL_FLEET first.", returncode=1)
+        tracker, frames, shown = RateTracker(), options["frames"], 0
+        terminal = self.stdout.isatty()
+        try:
+            while frames is None or shown < frames:
+                started = time.monotonic()
+                document = collect()
+                rates = None if document["fleet"] is None else tracker.update(document["fleet"], every)
+                if terminal:
+                    self.stdout.write(CLEAR_SCREEN, ending="")
+                elif shown:
+                    self.stdout.write("")
+                self.render_frame(document, fleet_settings, rates, every)
+                shown += 1
+                if frames is None or shown < frames:
+                    time.sleep(max(0.0, every - (time.monotonic() - started)))
+        except KeyboardInterrupt:
             self.stdout.write("")
 
-    def render_sentinel(self, sentinel: dict[str, Any]) -> None:
-        total = len(sentinel["sentinels"])
-        replicas = ", ".join(f"{r['address']} ({r['flags']})" for r in sentinel["replicas"]) or "none"
-        self.stdout.write(
-            f"  sentinels  service {sentinel['service_name']!r}: master {sentinel['master']} "
-            f"({sentinel['agreeing_sentinels']} of {total} sentinels agree); replicas {replicas}"
-        )
-        for row in sentinel["sentinels"]:
-            if not row["reachable"]:
-                self.stdout.write(
-                    f"    sentinel {row['address']} " + self.style.ERROR(f"UNREACHABLE: {row['error']}")
-                )
-        if sentinel["target"] is not None:
-            role = "a replica" if sentinel["role"] == "replica" else "the master"
-            self.stdout.write(f"  checking {role}, {sentinel['target']}:")
+    def render_frame(
+        self, document: dict[str, Any], settings: FleetSettings, rates: dict[str, Any] | None, every: float
+    ) -> None:
+        stamp = time.strftime("%H:%M:%S")
+        self.stdout.write(f"redis_pool_status --watch {every:g}  {stamp}  (Ctrl-C to stop)")
+        for alias, pool in document["pools"].items():
+            if unreachable(pool):
+                self.stdout.write(self.style.ERROR(f"Redis unreachable for {alias!r}."))
+        if document["fleet_error"] is not None:
+            self.stdout.write(self.style.ERROR(document["fleet_error"]))
+        self.render_fleet(document, settings, rates)
 
-    def render_nodes(self, nodes: list[dict[str, Any]]) -> None:
-        rows: list[tuple[Any, ...]] = [("NODE", "ROLE", "SLOTS", "IN_USE", "IDLE", "CHECKOUTS", "WAITS")]
-        for node in nodes:
-            stats = node["stats"] or {}
-            rows.append(
-                (
-                    node["node"],
-                    node["role"] or "?",
-                    node["slots"] or (f"replica of {node['replica_of']}" if node["replica_of"] else "-"),
-                    stats.get("in_use", "-"),
-                    stats.get("idle", "-"),
-                    stats.get("checkouts", "-"),
-                    stats.get("waits", "-"),
-                )
-            )
-        self.stdout.write(f"  cluster nodes: {len(nodes)}")
-        for line in table(rows):
-            self.stdout.write("    " + line)
-        for node in nodes:
-            self.stdout.write(f"  node {node['node']}:")
-            self.render_server(node["server"])
+    def render_json(self, document: dict[str, Any], settings: FleetSettings | None) -> None:
+        self.stdout.write(json.dumps(document, indent=2, sort_keys=True))
 
-    @staticmethod
-    def more_stats(stats: dict[str, Any]) -> list[str]:
-        """Lines for the stats keys that pools with recycling and leak warnings report, when present."""
-        lines = []
-        held = []
-        if "waiting" in stats:
-            held.append(f"waiting={stats['waiting']}")
-        if "oldest_checkout_age_s" in stats:
-            held.append(f"oldest_checkout={_seconds(stats['oldest_checkout_age_s'])}")
-        if "leak_warnings" in stats:
-            held.append(f"leak_warnings={stats['leak_warnings']}")
-        if held:
-            lines.append("    held now  " + " ".join(held))
-        closed = [f"{key}={stats[key]}" for key in ("closed_for_age", "closed_for_idle") if key in stats]
-        if closed:
-            lines.append("    recycled  " + " ".join(closed))
-        window = [
-            f"{label} {_ms(stats[key])}"
-            for key, label in (("wait_ms_p50", "p50"), ("wait_ms_p99", "p99"), ("wait_ms_window_max", "max"))
-            if key in stats
-        ]
-        if window:
-            lines.append("    last 1,024 waits  " + ", ".join(window))
-        return lines
+    def render_fleet(
+        self, document: dict[str, Any], settings: FleetSettings | None, rates: dict[str, Any] | None = None
+    ) -> None:
+        style = self.style
+        for line in fleet_lines(
+            document["fleet"], settings, style.MIGRATE_HEADING, style.WARNING, style.ERROR, rates
+        ):
+            self.stdout.write(line)
+        if document["advice"] is not None:
+            for line in advice_lines(document["advice"], style.WARNING, style.NOTICE):
+                self.stdout.write(line)
 
-    def render_server(self, server: dict[str, Any]) -> None:
-        if not server["reachable"]:
-            self.stdout.write("  server  " + self.style.ERROR(f"UNREACHABLE: {server['error']}"))
-            return
-        if server["info_error"]:
-            self.stdout.write(f"  server  ping {server['ping_ms']:.2f} ms")
-            self.stdout.write("  " + self.style.WARNING(server["info_error"]))
-        else:
-            self.stdout.write(
-                f"  server  Redis {server['version']} ({server['role']}), ping {server['ping_ms']:.2f} ms, "
-                f"connected_clients {server['connected_clients']}/{server['maxclients']}"
-            )
-        timeout = server.get("timeout")
-        if timeout is not None:
-            idle = "0 (never closes idle clients)"
-            if timeout:
-                idle = f"{timeout:g}s (closes clients idle for longer)"
-            self.stdout.write(f"  server timeout  {idle}")
-        for warning in server.get("warnings", []):
-            self.stdout.write("  " + self.style.WARNING(warning))
-        processes = server["processes"]
-        if processes is None:
-            reason = server.get("processes_reason") or server["client_list_error"]
-            self.stdout.write(
-                "  pooled connections on the server: " + self.style.WARNING(f"unknown. {reason}")
-            )
-            return
-        total = sum(p["connections"] for p in processes)
-        self.stdout.write(f"  pooled connections on the server: {total} in {len(processes)} process(es)")
-        if processes:
-            rows = [("HOST", "PID", "CONNS", "IDLE S", "AGE S", "")]
-            rows += [
-                (
-                    p["host"],
-                    p["pid"],
-                    p["connections"],
-                    f"{p['idle_seconds_min']}-{p['idle_seconds_max']}",
-                    p["age_seconds_max"],
-                    "(this process)" if p["this_process"] else "",
-                )
-                for p in processes
-            ]
-            for line in table(rows):
-                self.stdout.write("    " + line)
+    def render_text(self, document: dict[str, Any], settings: FleetSettings | None) -> None:
+        self.render_pools(document)
+        self.render_fleet(document, settings)
+        if document["fleet_error"] is not None:
+            self.stdout.write(self.style.ERROR(document["fleet_error"]))
