@@ -123,6 +123,8 @@ class PooledRedisCache(PassedThrough, AsyncMethods, RedisCache):
             return bool(self.client.delete(key, version=version, prefix=prefix, client=client))
         return bool(self.client.delete(self._key(key, version), client=client))
 
+    # Whether a key was deleted (django-redis returns the count: bool() is the same), None for no keys
+    # (Django); django-stubs declare None.
     @omit_errors()
     def delete_many(self, keys: Iterable[Any], version: int | None = None, client: Any = None) -> bool | None:  # type: ignore[override]
         made = [self._key(key, version) for key in keys]
@@ -177,6 +179,7 @@ class PooledRedisCache(PassedThrough, AsyncMethods, RedisCache):
     ) -> bool:
         return self.client.touch(self._key(key, version), timeout, client=client)
 
+    # True, as Django's RedisCache returns (FLUSHDB's reply); django-stubs declare None.
     @omit_errors()
     def clear(self, client: Any = None) -> bool:  # type: ignore[override]
         return self.client.clear(client=client)

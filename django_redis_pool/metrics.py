@@ -1,24 +1,32 @@
 """A prometheus_client collector of every alias's pool, computed at scrape time
 (``pip install 'django-redis-pool[prometheus]'``; ``django_redis_pool.metrics.register()``).
 
-Nothing is counted on the hot path: a scrape reads the pools' own counters (``get_stats``) and, per
-server, one ``CLIENT LIST`` sent through the alias's own pool with a bounded timeout, grouped by the
-connection names ``<prefix>:<alias>:<host>:<pid>`` as ``redis_pool_status`` groups them. So one
-scrape of any worker shows every worker's pooled connections; a failed ``CLIENT LIST`` becomes
+Nothing is counted on the hot path, and ``register()`` sends nothing to Redis (``describe()`` names
+the families). A scrape reads this process's pools (``pool_rows``); when ``REDIS_POOL_FLEET`` is set,
+every process's published snapshot, this one's included (see :func:`fleet_processes`); and per server
+one ``CLIENT LIST`` through the alias's own pool, grouped by the connection names
+``<prefix>:<alias>:<host>:<pid>``. Every pool series carries ``host`` and ``pid``, so one scrape of any
+worker is the whole fleet and no two processes' series collide. A failed Redis read becomes
 ``django_redis_pool_scrape_errors``, never an exception.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import RedisError
 
+from ._conf.fleet import get_fleet_settings
 from ._conf.probes import health_timeout
+from ._conf.redaction import redact_text
+from ._fleet import store
+from ._fleet.snapshot import process_started
 from ._registry import sync as registry
-from ._report import client_list, group_by_process, pool_rows
+from ._report import client_list, group_by_process, pool_rows, this_process
 
 if TYPE_CHECKING:
     from ._registry.sync import PoolEntry
@@ -31,8 +39,10 @@ except ImportError:  # pragma: no cover - the extra is not installed
         "django_redis_pool.metrics needs prometheus_client: pip install 'django-redis-pool[prometheus]'."
     ) from None
 
+logger = logging.getLogger(__name__)
+
 PREFIX = "django_redis_pool"
-LABELS = ["alias", "node", "driver"]
+LABELS = ["host", "pid", "alias", "node", "driver"]
 # stats key -> (metric name, help); counters get "_total" from prometheus_client.
 GAUGES = {
     "in_use": ("in_use", "Connections checked out of the pool now."),
@@ -56,67 +66,177 @@ WAIT_GAUGES = {
     "wait_ms_p50": ("wait_p50_seconds", "Median wait for a connection, over the last 1024 waits."),
     "wait_ms_p99": ("wait_p99_seconds", "99th percentile wait for a connection, over the last 1024 waits."),
 }
+WAIT_COUNTERS = {"wait_ms_total": ("wait_seconds", "Time spent waiting for a connection.")}
+EXPORTED = [*GAUGES, *WAIT_GAUGES, *COUNTERS, *WAIT_COUNTERS]
+
+# One process's pools: labels in LABELS order, and the pool's stats.
+Row = tuple[list[str], dict[str, Any]]
+
+
+def process_rows(process: dict[str, Any]) -> list[Row]:
+    """The pool rows of one process's snapshot (``host``, ``pid``, ``pools``: alias, node, driver, stats)."""
+    host, pid = str(process["host"]), str(int(process["pid"]))
+    return [
+        (
+            [host, pid, str(pool["alias"]), str(pool["node"]), str(pool["driver"])],
+            {key: float(pool["stats"][key]) for key in EXPORTED},
+        )
+        for pool in process["pools"]
+    ]
+
+
+def readable(document: dict[str, Any]) -> bool:
+    """Whether a snapshot has what the metrics read, in types they can read: a snapshot written by
+    another version or by hand is skipped, not allowed to fail the scrape."""
+    try:
+        process_rows(document)
+        float(document["published"]), float(document["started"]), float(document["age_s"])
+    except (KeyError, TypeError, ValueError):
+        return False
+    return True
+
+
+def fleet_processes(snapshots: Iterable[dict[str, Any]], live: dict[str, Any]) -> list[dict[str, Any]]:
+    """One process per (host, pid), sorted: the newest snapshot of each (a pid reused on a host leaves
+    the old process's snapshot until its TTL, and two series of one host and pid would collide).
+
+    This process (``live``: host, pid, started, pools) is exported from its own published snapshot
+    too when there is one, not from its live counters: a scrape through a load balancer reaches any
+    worker, and a counter shown live by one scrape and from an older snapshot by the next would go
+    backwards, which Prometheus reads as a reset. Its live counters stand in until it publishes."""
+    newest: dict[tuple[str, int], dict[str, Any]] = {}
+    for document in snapshots:
+        key = (str(document["host"]), int(document["pid"]))
+        if key not in newest or document["published"] > newest[key]["published"]:
+            newest[key] = document
+    me = (str(live["host"]), int(live["pid"]))
+    if me not in newest or newest[me]["started"] != live["started"]:
+        newest[me] = live  # not published yet, or the snapshot of a former process with this pid
+    return [newest[key] for key in sorted(newest)]
 
 
 class PoolCollector(Collector):
-    """This process's pools (labels ``alias``, ``node``: a Cluster node, "" otherwise, and ``driver``:
-    "sync", or "asyncio" for the alias's asyncio pools of every event loop together) and, with
-    ``server=True``, each server's count of pooled connections per process (labels ``alias``,
-    ``host``, ``pid``), each ``CLIENT LIST`` bounded by ``timeout`` (``REDIS_POOL_HEALTH_TIMEOUT``
-    when None)."""
+    """Every pool of this process and, when ``REDIS_POOL_FLEET`` is set (and ``fleet``), of every
+    process that publishes a snapshot: labels ``host``, ``pid``, ``alias``, ``node`` (a Cluster node,
+    "" otherwise) and ``driver`` ("sync", or "asyncio" for the alias's asyncio pools of every event
+    loop together). With ``server=True``, each server's count of pooled connections per process
+    (``CLIENT LIST``). Each Redis read is bounded by ``timeout`` (``REDIS_POOL_HEALTH_TIMEOUT`` when
+    None): the fleet read, and the ``CLIENT LIST`` of all servers together."""
 
-    def __init__(self, server: bool = True, timeout: float | None = None) -> None:
+    def __init__(self, server: bool = True, timeout: float | None = None, fleet: bool = True) -> None:
         self.server = server
         self.timeout = timeout
+        self.fleet = fleet
+        self._fleet_failing = False
+
+    def describe(self) -> Iterator[Metric]:
+        # prometheus_client's register() asks for the names: without describe() it would run collect(),
+        # and every process start (manage.py check, migrate, each worker) would talk to Redis.
+        yield from self._pool_metrics([])
+        yield from self._fleet_metrics([], None)
+        if self.server:
+            yield from self._server_metrics([], {})
+        yield self._errors_metric({})
 
     def collect(self) -> Iterator[Metric]:
-        yield from self._pool_metrics(pool_rows())
+        timeout = health_timeout() if self.timeout is None else self.timeout
+        errors: dict[tuple[str, str], int] = {}
+        host, pid = this_process()
+        live = {"host": host, "pid": pid, "started": None, "age_s": 0.0, "pools": _own_pools()}
+        processes, skipped = [live], None
+        found = self._read_fleet(timeout, errors) if self.fleet else None
+        if found is not None:
+            live["started"] = process_started()
+            documents = [document for document in found.snapshots if readable(document)]
+            processes = fleet_processes(documents, live)
+            skipped = len(found.skipped) + len(found.snapshots) - len(documents)
+        rows = [row for process in processes for row in process_rows(process)]
+        yield from self._pool_metrics(rows)
+        yield from self._fleet_metrics(processes if skipped is not None else [], skipped)
         if self.server:
-            yield from self._server_metrics(sorted(registry.entries().items()))
+            yield from self._server_metrics(sorted(registry.entries().items()), errors, timeout)
+        yield self._errors_metric(errors)
 
-    def _pool_metrics(self, rows: list[tuple[str, str, str, dict[str, Any]]]) -> Iterator[Metric]:
-        stats = [((alias, node, driver), values) for alias, node, driver, values in rows]
-        for key, (name, documentation) in GAUGES.items():
-            gauge = GaugeMetricFamily(f"{PREFIX}_{name}", documentation, labels=LABELS)
-            for labels, values in stats:
-                gauge.add_metric(labels, values[key])
-            yield gauge
-        for key, (name, documentation) in WAIT_GAUGES.items():
-            gauge = GaugeMetricFamily(f"{PREFIX}_{name}", documentation, labels=LABELS)
-            for labels, values in stats:
-                gauge.add_metric(labels, values[key] / 1000)
-            yield gauge
-        for key, (name, documentation) in COUNTERS.items():
-            counter = CounterMetricFamily(f"{PREFIX}_{name}", documentation, labels=LABELS)
-            for labels, values in stats:
-                counter.add_metric(labels, values[key])
-            yield counter
-        waited = CounterMetricFamily(
-            f"{PREFIX}_wait_seconds", "Time spent waiting for a connection.", labels=LABELS
+    def _pool_metrics(self, rows: list[Row]) -> Iterator[Metric]:
+        for family, keys, scale in (
+            (GaugeMetricFamily, GAUGES, 1),
+            (GaugeMetricFamily, WAIT_GAUGES, 1000),
+            (CounterMetricFamily, COUNTERS, 1),
+            (CounterMetricFamily, WAIT_COUNTERS, 1000),
+        ):
+            for key, (name, documentation) in keys.items():
+                metric = family(f"{PREFIX}_{name}", documentation, labels=LABELS)
+                for labels, stats in rows:
+                    metric.add_metric(labels, stats[key] / scale)
+                yield metric
+
+    def _fleet_metrics(self, processes: list[dict[str, Any]], skipped: int | None) -> Iterator[Metric]:
+        age = GaugeMetricFamily(
+            f"{PREFIX}_fleet_snapshot_age_seconds",
+            "Age of the numbers exported for each process (REDIS_POOL_FLEET): its last snapshot's age, 0 "
+            "where the scraped process's live counters stand in.",
+            labels=["host", "pid"],
         )
-        for labels, values in stats:
-            waited.add_metric(labels, values["wait_ms_total"] / 1000)
-        yield waited
+        for process in processes:
+            age.add_metric([str(process["host"]), str(process["pid"])], float(process["age_s"]))
+        yield age
+        skipped_metric = GaugeMetricFamily(
+            f"{PREFIX}_fleet_snapshots_skipped",
+            "Published snapshots this scrape skipped: another schema version, not JSON, or without a value "
+            "the metrics read.",
+        )
+        if skipped is not None:
+            skipped_metric.add_metric([], skipped)
+        yield skipped_metric
 
-    def _server_metrics(self, entries: list[tuple[str, PoolEntry]]) -> Iterator[Metric]:
+    def _read_fleet(self, timeout: float, errors: dict[tuple[str, str], int]) -> store.FleetRead | None:
+        settings = get_fleet_settings()
+        if settings is None:
+            return None
+        try:
+            client = store.fleet_client(settings, timeout)
+            try:
+                found = store.read_fleet(client, settings, time.time())
+            finally:
+                client.close()
+                client.connection_pool.disconnect()
+        # A scrape must not fail as a whole (it would lose this process's metrics too): what failed is
+        # in scrape_errors, and in the log once per outage.
+        except Exception as exc:
+            errors[(settings.alias, "fleet")] = 1
+            if not self._fleet_failing:
+                logger.warning("Metrics could not read the fleet from %r: %s", settings.alias, _safe(exc))
+            self._fleet_failing = True
+            return None
+        errors[(settings.alias, "fleet")] = 0
+        self._fleet_failing = False
+        return found
+
+    def _server_metrics(
+        self,
+        entries: list[tuple[str, PoolEntry]],
+        errors: dict[tuple[str, str], int],
+        timeout: float = 0.0,
+    ) -> Iterator[Metric]:
         connections = GaugeMetricFamily(
             f"{PREFIX}_server_connections",
             "Pooled connections of the alias that the server lists (CLIENT LIST), per process.",
             labels=["alias", "host", "pid"],
         )
-        errors = GaugeMetricFamily(
-            f"{PREFIX}_scrape_errors",
-            "Servers of the alias whose CLIENT LIST failed during this scrape.",
-            labels=["alias"],
-        )
+        # One budget for every server's CLIENT LIST of this scrape: a Cluster of many nodes, some of
+        # them stalled, must not hold the scrape for one timeout per node.
+        deadline = time.monotonic() + timeout
         for alias, entry in entries:
             if entry.settings.client_name is None:
                 continue  # unnamed connections cannot be told apart on the server
             counts: dict[tuple[str, int], int] = {}
             failed = 0
             for pool in entry.node_pools().values():
+                remaining = deadline - time.monotonic()
                 try:
-                    listing = client_list(pool, health_timeout() if self.timeout is None else self.timeout)
+                    if remaining <= 0:
+                        raise TimeoutError("no time left in this scrape's CLIENT LIST budget")
+                    listing = client_list(pool, remaining)
                 except (RedisError, OSError):
                     failed += 1
                     continue
@@ -125,9 +245,32 @@ class PoolCollector(Collector):
                     counts[key] = counts.get(key, 0) + row["connections"]
             for (host, pid), count in sorted(counts.items()):
                 connections.add_metric([alias, host, str(pid)], count)
-            errors.add_metric([alias], failed)
+            errors[(alias, "client_list")] = failed
         yield connections
-        yield errors
+
+    @staticmethod
+    def _errors_metric(errors: dict[tuple[str, str], int]) -> Metric:
+        metric = GaugeMetricFamily(
+            f"{PREFIX}_scrape_errors",
+            "Redis reads of this scrape that failed: read=client_list counts an alias's servers whose "
+            "CLIENT LIST failed, read=fleet the fleet snapshots' alias when they could not be read.",
+            labels=["alias", "read"],
+        )
+        for (alias, read), count in sorted(errors.items()):
+            metric.add_metric([alias, read], count)
+        return metric
+
+
+def _own_pools() -> list[dict[str, Any]]:
+    return [
+        {"alias": alias, "node": node, "driver": driver, "stats": stats}
+        for alias, node, driver, stats in pool_rows()
+    ]
+
+
+def _safe(exc: BaseException) -> str:
+    secrets = [secret for entry in registry.entries().values() for secret in entry.settings.secret_values()]
+    return redact_text(f"{type(exc).__name__}: {exc}", secrets)
 
 
 # Keyed by the registry itself, weakly: an id() can be reused by a new registry once the old is gone.
@@ -135,13 +278,17 @@ _registered: weakref.WeakKeyDictionary[CollectorRegistry, PoolCollector] = weakr
 
 
 def register(
-    registry_: CollectorRegistry = REGISTRY, server: bool = True, timeout: float | None = None
+    registry_: CollectorRegistry = REGISTRY,
+    server: bool = True,
+    timeout: float | None = None,
+    fleet: bool = True,
 ) -> PoolCollector:
     """Register a :class:`PoolCollector` in ``registry_`` (prometheus_client's default one unless
-    given), once: a second call returns the first collector. Call it from an ``AppConfig.ready()``."""
+    given), once: a second call returns the first collector. Sends nothing to Redis (the first scrape
+    does). Call it from an ``AppConfig.ready()``."""
     collector = _registered.get(registry_)
     if collector is None:
-        collector = PoolCollector(server=server, timeout=timeout)
+        collector = PoolCollector(server=server, timeout=timeout, fleet=fleet)
         registry_.register(collector)
         _registered[registry_] = collector
     return collector

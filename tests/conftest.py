@@ -32,9 +32,16 @@ def checkout(pool: Any) -> Any:
 # start (and again after each failover): their tests are slow, as are those marked so by hand
 # (a second or more each, measured with --durations), so `-m "not slow"` is the fast inner loop.
 REAL_SERVER_FIXTURES = frozenset(
-    {"redis_server", "real_redis", "redis_cluster", "sentinel_topology", "_sentinel_topologies"}
+    {
+        "redis_server",
+        "real_redis",
+        "redis_cluster",
+        "redis_cluster_with_replicas",
+        "sentinel_topology",
+        "_sentinel_topologies",
+    }
 )
-SLOW_FIXTURES = frozenset({"redis_cluster", "sentinel_topology"})
+SLOW_FIXTURES = frozenset({"redis_cluster", "redis_cluster_with_replicas", "sentinel_topology"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -149,6 +156,15 @@ def redis_cluster() -> Iterator[RedisClusterTopology]:
     """
     require_binaries("redis-server", "redis-cli")
     with RedisClusterTopology() as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_with_replicas() -> Iterator[RedisClusterTopology]:
+    """Three cluster masters with one replica each (``master_ports``, ``replica_ports``), for the
+    whole session. Tests must not move slots or fail nodes over on it."""
+    require_binaries("redis-server", "redis-cli")
+    with RedisClusterTopology(replicas=1) as cluster:
         yield cluster
 
 

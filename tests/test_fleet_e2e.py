@@ -1,6 +1,6 @@
 """The fleet view end to end: gunicorn with 3 sync workers publishing into a real redis-server, read
 by ``redis_pool_status`` run as a process of its own; a killed worker; Redis restarted under the
-publishers. The site is tests/support/fleet_site/."""
+publishers. The site is tests/support/gunicorn_site/."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def children_of(parent: int) -> set[int]:
 
 
 class Site:
-    """gunicorn serving tests/support/fleet_site with ``WORKERS`` sync workers, and the same settings
+    """gunicorn serving tests/support/gunicorn_site with ``WORKERS`` sync workers, and the same settings
     for a ``redis_pool_status`` run beside it."""
 
     def __init__(self, server: RedisServer, log: Path) -> None:
@@ -69,16 +69,17 @@ class Site:
         self.log = log
         self.env = dict(
             os.environ,
-            DJANGO_SETTINGS_MODULE="tests.support.fleet_site.settings",
+            DJANGO_SETTINGS_MODULE="tests.support.gunicorn_site.settings",
             PYTHONPATH=str(ROOT),
-            FLEET_SITE_REDIS_URL=server.url,
-            FLEET_SITE_MAX_CONNECTIONS=str(MAX_CONNECTIONS),
-            FLEET_SITE_POOL_TIMEOUT=str(POOL_TIMEOUT),
-            FLEET_SITE_INTERVAL=str(INTERVAL),
-            FLEET_SITE_NAMESPACE=FLEET.namespace,
+            GUNICORN_SITE_REDIS_URL=server.url,
+            GUNICORN_SITE_MAX_CONNECTIONS=str(MAX_CONNECTIONS),
+            GUNICORN_SITE_POOL_TIMEOUT=str(POOL_TIMEOUT),
+            GUNICORN_SITE_INTERVAL=str(INTERVAL),
+            GUNICORN_SITE_NAMESPACE=FLEET.namespace,
         )
         # gunicorn's own script, as a deployment runs it (`python -m gunicorn` is a role of its own).
-        command = [str(Path(sys.executable).parent / "gunicorn"), "tests.support.fleet_site.wsgi:application"]
+        gunicorn = str(Path(sys.executable).parent / "gunicorn")
+        command = [gunicorn, "tests.support.gunicorn_site.wsgi:application"]
         options = ["--bind", f"127.0.0.1:{self.port}", "--workers", str(WORKERS), "--worker-class", "sync"]
         with log.open("wb") as stderr:
             self.process = subprocess.Popen(

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import subprocess
 import sys
 import textwrap
 from typing import Any
 
 import pytest
+import redis
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -31,8 +33,21 @@ def scrape(**kwargs: Any) -> dict[tuple[str, tuple[tuple[str, str], ...]], float
     }
 
 
-def pool_labels(alias: str = "default", node: str = "", driver: str = "sync") -> tuple[tuple[str, str], ...]:
-    return (("alias", alias), ("driver", driver), ("node", node))
+def pool_labels(
+    alias: str = "default", node: str = "", driver: str = "sync", host: str = "", pid: int = 0
+) -> tuple[tuple[str, str], ...]:
+    """A pool series' labels, sorted as scrape() keys them; this process's host and pid by default."""
+    host, pid = host or local_host(), pid or os.getpid()
+    return (("alias", alias), ("driver", driver), ("host", host), ("node", node), ("pid", str(pid)))
+
+
+def errors_of(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> dict[tuple[str, str], float]:
+    """django_redis_pool_scrape_errors as {(alias, read): value}."""
+    return {
+        (dict(labels)["alias"], dict(labels)["read"]): value
+        for (name, labels), value in samples.items()
+        if name == "django_redis_pool_scrape_errors"
+    }
 
 
 def test_pool_counters_and_gauges_per_alias(settings: Any) -> None:
@@ -114,7 +129,7 @@ def test_the_server_lists_every_processes_pooled_connections(real_redis: RedisSe
         (("alias", "default"), ("host", host), ("pid", str(os.getpid()))): 1.0,
         (("alias", "default"), ("host", host), ("pid", str(os.getpid() + 1_000_000))): 2.0,
     }
-    assert samples[("django_redis_pool_scrape_errors", (("alias", "default"),))] == 0.0
+    assert errors_of(samples) == {("default", "client_list"): 0.0}
     # The CLIENT LIST went through the pool: no connection of its own.
     assert samples[("django_redis_pool_connections_created_total", pool_labels())] == 1.0
 
@@ -127,15 +142,73 @@ def test_a_failed_client_list_is_a_metric_not_an_exception(real_redis: RedisServ
     }
     get_redis("nolist").ping()
     samples = scrape(timeout=0.5)
-    errors = {
-        labels: value
-        for (name, labels), value in samples.items()
-        if name == "django_redis_pool_scrape_errors"
-    }
-    assert errors == {(("alias", "down"),): 1.0, (("alias", "nolist"),): 1.0}
+    assert errors_of(samples) == {("down", "client_list"): 1.0, ("nolist", "client_list"): 1.0}
     # A NOPERM reply leaves the connection in step: it stays pooled.
     assert samples[("django_redis_pool_connections_created_total", pool_labels("nolist"))] == 1.0
     assert samples[("django_redis_pool_idle", pool_labels("nolist"))] == 1.0
+
+
+def commands_sent(admin: redis.Redis) -> dict[str, int]:
+    """Calls per command the server has answered, but INFO (this function's own), and connections."""
+    calls = {
+        name: value["calls"] for name, value in admin.info("commandstats").items() if name != "cmdstat_info"
+    }
+    return {**calls, "connections": admin.info("stats")["total_connections_received"]}
+
+
+def test_register_sends_nothing_to_redis_the_first_scrape_does(
+    real_redis: RedisServer, settings: Any
+) -> None:
+    # register() used to run collect() (prometheus_client's way of learning the names of a collector
+    # without describe()), so every process start sent a CLIENT LIST.
+    settings.REDIS_POOL_FLEET = {"ALIAS": "default", "INTERVAL": 10}
+    admin = real_redis.admin()
+    try:
+        before = commands_sent(admin)
+        registry = CollectorRegistry(auto_describe=True)  # as prometheus_client's default REGISTRY
+        metrics.register(registry)
+        assert commands_sent(admin) == before
+        assert (get_pool().stats()["connections_created"], get_pool().stats()["checkouts"]) == (0, 0)
+        generate_latest(registry)
+        after = commands_sent(admin)
+    finally:
+        admin.close()
+    assert after["cmdstat_client|list"] - before.get("cmdstat_client|list", 0) == 1
+    assert after["cmdstat_zrangebyscore"] - before.get("cmdstat_zrangebyscore", 0) == 1  # the fleet index
+
+
+def test_describe_names_every_family_that_collect_yields(real_redis: RedisServer) -> None:
+    get_redis().ping()
+    collector = metrics.PoolCollector()
+    described = list(collector.describe())
+    assert [(m.name, m.type) for m in described] == [(m.name, m.type) for m in collector.collect()]
+    assert [m.samples for m in described] == [[]] * len(described)
+    quiet = metrics.PoolCollector(server=False)
+    assert [m.name for m in quiet.describe()] == [m.name for m in quiet.collect()]
+
+
+def test_the_client_lists_of_a_scrape_share_one_timeout(settings: Any) -> None:
+    # Three aliases on a server that accepts connections and never answers: the first CLIENT LIST
+    # spends the scrape's whole budget, the other two are not even tried.
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        url = f"redis://127.0.0.1:{port}/0"
+        settings.REDIS_POOL = {alias: {"URL": url, **SAFE_LIMITS} for alias in ("a", "b", "c")}
+        samples = scrape(timeout=0.3)
+        listener.setblocking(False)
+        attempts = 0
+        while True:
+            try:
+                listener.accept()[0].close()
+            except BlockingIOError:
+                break
+            attempts += 1
+    assert attempts == 1
+    assert errors_of(samples) == {
+        ("a", "client_list"): 1.0,
+        ("b", "client_list"): 1.0,
+        ("c", "client_list"): 1.0,
+    }
 
 
 def test_register_is_idempotent_per_registry() -> None:
@@ -151,7 +224,7 @@ def test_cluster_nodes_are_labelled(redis_cluster: Any, settings: Any) -> None:
     samples = scrape()
     nodes = {dict(labels)["node"] for name, labels in samples if name == "django_redis_pool_checkouts_total"}
     assert nodes == {f"127.0.0.1:{port}" for port in redis_cluster.ports}
-    assert samples[("django_redis_pool_scrape_errors", (("alias", "shards"),))] == 0.0
+    assert errors_of(samples) == {("shards", "client_list"): 0.0}
     pids = {dict(labels)["pid"] for name, labels in samples if name == "django_redis_pool_server_connections"}
     assert pids == {str(os.getpid())}
 

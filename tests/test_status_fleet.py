@@ -277,3 +277,25 @@ def test_the_status_command_publishes_nothing_even_when_it_connects_through_a_po
     run("--format", "json")
     assert publisher.current() is None
     assert store.read_fleet(real_redis.admin(), fleet, NOW).snapshots == []
+
+
+def test_an_invalid_fleet_setting_is_a_command_error(real_redis: RedisServer, settings: Any) -> None:
+    settings.REDIS_POOL_FLEET = {"INTERVAL": 0}
+    with pytest.raises(CommandError) as raised:
+        run("--no-server")
+    assert (
+        str(raised.value)
+        == "REDIS_POOL_FLEET['INTERVAL'] must be a number of seconds from 0.1 to 3600, got 0."
+    )
+    assert raised.value.returncode == 1
+
+
+def test_a_watch_frame_says_what_could_not_be_read_and_goes_on(
+    real_redis: RedisServer, settings: Any
+) -> None:
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    settings.REDIS_POOL = {"default": {"URL": dead, **SAFE_LIMITS}}
+    settings.REDIS_POOL_FLEET = {"ALIAS": "default"}
+    lines = run("--watch", "0.01", "--frames", "1", "--timeout", "0.5").splitlines()
+    assert lines[1] == "Redis unreachable for 'default'."
+    assert lines[2].startswith("cannot read the fleet from alias 'default': ConnectionError")

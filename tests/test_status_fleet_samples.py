@@ -17,6 +17,7 @@ from django.core.management import call_command
 
 from tests.docs_examples import on_test_server
 from tests.support.docs import DOCS, ROOT, named_block
+from tests.support.fleet_worker import CALLS
 from tests.support.internals import parse_redis_pool
 from tests.support.redis_server import RedisServer
 from tests.test_docs_samples import check_sample
@@ -82,7 +83,7 @@ def normalise(text: str, pids: list[int] | None = None) -> list[str]:
 
 
 @pytest.mark.slow  # three processes of their own (seconds)
-def test_fleet_samples_match_a_real_run(
+def test_fleet_samples_match_a_real_run_whose_json_shows_the_exhausted_worker(
     fleet_server: RedisServer, settings: Any, workers: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     configured = fleet_settings(fleet_server.port)
@@ -98,3 +99,20 @@ def test_fleet_samples_match_a_real_run(
     check_sample(PAGE, "status-fleet", fleet, normalise, fleet_server.port)
     check_sample(PAGE, "status-advise", advice, normalise, fleet_server.port)
     check_sample(PAGE, "status-watch", frame, normalise, fleet_server.port)
+
+    out = StringIO()
+    call_command("redis_pool_status", "--advise", "--format", "json", stdout=out)
+    document = json.loads(out.getvalue())
+    busy, calm, silent = workers
+    view = document["fleet"]["aliases"]["default"]
+    rows = {row["pid"]: row for row in view["processes"]}
+    assert sorted(rows) == sorted([busy, calm])
+    assert (rows[busy]["waits"], rows[busy]["exhausted"], rows[busy]["largest_pool_peak"]) == (3, 3, 4)
+    assert (rows[calm]["waits"], rows[calm]["exhausted"], rows[calm]["largest_pool_peak"]) == (0, 0, 1)
+    assert rows[busy]["checkouts"] == CALLS + 4
+    assert (view["totals"]["processes"], view["totals"]["exhausted"]) == (2, 3)
+    assert [(flag["pid"], flag["flag"]) for flag in view["flagged"]] == [(silent, "no_snapshot")]
+    advice = document["advice"]["default"]
+    assert [(item["rule"], item["setting"]) for item in advice] == [
+        ("raise_max_connections", "REDIS_POOL['default']['MAX_CONNECTIONS'] = 6")
+    ]

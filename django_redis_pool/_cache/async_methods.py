@@ -28,12 +28,13 @@ class AsyncMethods(BaseCache):
         raise NotImplementedError  # PooledRedisCache's
 
     @omit_errors()
-    async def aset(  # type: ignore[override]  # returns whether it stored, as set() does
+    async def aset(
         self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
-    ) -> bool:
+    ) -> None:  # Django's None: set()'s bool is for django-redis's nx/xx, which aset() does not take
         if self._threaded():
-            return bool(await sync_to_async(cast(Any, self).set)(key, value, timeout, version))
-        return await self._async.set(self._key(key, version), value, timeout, None)
+            await sync_to_async(self.set)(key, value, timeout, version)
+        else:
+            await self._async.set(self._key(key, version), value, timeout, None)
 
     @omit_errors()
     async def aadd(
@@ -54,9 +55,11 @@ class AsyncMethods(BaseCache):
         return bool(await self._async.delete(self._key(key, version), None))
 
     @omit_errors()
-    async def adelete_many(self, keys: Iterable[Any], version: int | None = None) -> bool | None:  # type: ignore[override]
+    async def adelete_many(self, keys: Iterable[Any], version: int | None = None) -> None:
+        # None, as Django's and django-redis's (whose adelete_many is Django's loop over adelete)
         made = [self._key(key, version) for key in keys]
-        return bool(await self._async.delete_many(made, None)) if made else None
+        if made:
+            await self._async.delete_many(made, None)
 
     @omit_errors(empty_dict)
     async def aget_many(self, keys: Iterable[Any], version: int | None = None) -> dict[Any, Any]:
@@ -90,6 +93,7 @@ class AsyncMethods(BaseCache):
             return await sync_to_async(self.touch)(key, timeout, version)
         return await self._async.touch(self._key(key, version), timeout, None)
 
+    # True, as Django's RedisCache returns (FLUSHDB's reply); django-stubs declare None.
     @omit_errors()
     async def aclear(self) -> bool:  # type: ignore[override]
         return await self._async.clear()

@@ -3,7 +3,7 @@ document, and what health and metrics show."""
 
 from __future__ import annotations
 
-from .stats import async_stats, client_list, get_stats, pool_rows, stats_of
+from .stats import async_stats, client_list, get_stats, pool_rows, stats_of, this_process
 from .status import NO_CLIENT_NAMES, build_report, group_by_process, unreachable
 
 __all__ = [
@@ -15,5 +15,6 @@ __all__ = [
     "group_by_process",
     "pool_rows",
     "stats_of",
+    "this_process",
     "unreachable",
 ]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from .._pool import compat
 from .._pool.counters import Snapshot, summarize
+from .._pool.naming import local_host
 from .._registry import loops
 from .._registry import sync as registry
 from .._topology.cluster_nodes import NodePools
@@ -67,3 +69,8 @@ def client_list(pool: Any, timeout: float) -> list[dict[str, Any]]:
     """``CLIENT LIST`` on one of the pool's own connections, parsed as redis-py parses it."""
     reply, _ = pool.execute_within(timeout, "CLIENT", "LIST")
     return compat.parse_client_list(reply)
+
+
+def this_process() -> tuple[str, int]:
+    """(host, pid) as this process names its pooled connections and its fleet snapshot."""
+    return local_host(), os.getpid()

@@ -145,29 +145,34 @@ def sentinel_report(entry: Any, timeout: float) -> dict[str, Any]:
 
 
 def _slot_ranges(slots: list[int]) -> str:
-    ranges: list[str] = []
-    start: int | None = None
-    for slot, following in zip(slots, [*slots[1:], None], strict=True):
-        start = slot if start is None else start
-        if following != slot + 1:
-            ranges.append(f"{start}-{slot}" if start != slot else str(slot))
-            start = None
-    return ",".join(ranges)
+    """Sorted slots as ``0-5460,5462``; "" for none (a replica, or a master not given slots yet)."""
+    ranges: list[list[int]] = []
+    for slot in slots:
+        if ranges and ranges[-1][1] == slot - 1:
+            ranges[-1][1] = slot
+        else:
+            ranges.append([slot, slot])
+    return ",".join(str(first) if first == last else f"{first}-{last}" for first, last in ranges)
 
 
 def cluster_report(entry: Any, timeout: float) -> list[dict[str, Any]]:
-    """Every node of the cluster: role, slot ranges, this process's pool stats, and its server."""
+    """Every node of the cluster: role, the slots it serves as a primary (none for a replica, which
+    names its primary in ``replica_of`` instead), this process's pool stats, and its server."""
     secrets = entry.settings.secret_values()
     try:
         client = entry.client  # the alias's own RedisCluster: built (and connected) on first use
     except (RedisError, RedisClusterException, OSError) as exc:
         error = redact_text(f"{type(exc).__name__}: {exc}", secrets)
         server = {"reachable": False, "error": error}
-        return [{"node": entry.settings.safe_url, "role": None, "slots": "", "stats": None, "server": server}]
+        node = {"node": entry.settings.safe_url, "role": None, "slots": "", "replica_of": None}
+        return [{**node, "stats": None, "server": server}]
     owners: dict[str, list[int]] = {}
+    primaries: dict[str, str] = {}
+    # redis-py lists each slot's primary first, then its replicas.
     for slot, nodes in client.nodes_manager.slots_cache.items():
-        if nodes:
-            owners.setdefault(nodes[0].name, []).append(slot)
+        primary, *replicas = nodes
+        owners.setdefault(primary.name, []).append(slot)
+        primaries.update((replica.name, primary.name) for replica in replicas)
     pools = entry.node_pools()
     rows = []
     for node in sorted(client.get_nodes(), key=lambda n: n.name):
@@ -177,6 +182,7 @@ def cluster_report(entry: Any, timeout: float) -> list[dict[str, Any]]:
                 "node": node.name,
                 "role": node.server_type,
                 "slots": _slot_ranges(sorted(owners.get(node.name, []))),
+                "replica_of": primaries.get(node.name),
                 "stats": pool.stats() if pool is not None else None,
                 "server": server_report(entry, timeout, address=(node.host, int(node.port))),
             }

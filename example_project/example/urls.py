@@ -10,6 +10,7 @@ urlpatterns = [
     path("pool/", views.pool, name="pool"),
     path("ping/", views.ping, name="ping"),
     # For load balancers and Kubernetes probes: 200 or 503, JSON per alias (?alias=... to pick some).
+    # The same include serves the fleet page (staff only) at health/redis/fleet/.
     path("health/redis/", include("django_redis_pool.urls")),
     path("cached/", views.cached, name="cached"),
     path("session/", views.session_visits, name="session"),

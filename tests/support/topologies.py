@@ -202,19 +202,23 @@ class _Processes:
 
 
 class RedisClusterTopology(_Processes):
-    """``with RedisClusterTopology() as cluster:`` three masters (no replicas) sharing all 16384 slots."""
+    """``with RedisClusterTopology() as cluster:`` three masters sharing all 16384 slots; with
+    ``replicas=1``, each master gets one replica (``master_ports``, ``replica_ports``; ``ports`` is all)."""
 
     prefix = "drp-cluster-"
 
-    def __init__(self, masters: int = 3, node_timeout_ms: int = 2000) -> None:
+    def __init__(self, masters: int = 3, node_timeout_ms: int = 2000, replicas: int = 0) -> None:
         if missing_binaries("redis-server", "redis-cli"):
             raise FileNotFoundError(f"redis-server or redis-cli is not on PATH: {INSTALL_HINT}")
         super().__init__()
         if masters < 3:
             raise ValueError("redis-cli --cluster create needs at least 3 masters")
         self.masters = masters
+        self.replicas = replicas
         self.node_timeout_ms = node_timeout_ms
         self.ports: list[int] = []
+        self.master_ports: list[int] = []
+        self.replica_ports: list[int] = []
 
     @property
     def url(self) -> str:
@@ -229,7 +233,7 @@ class RedisClusterTopology(_Processes):
         return self
 
     def _start_once(self) -> None:
-        self.ports = free_ports(self.masters, cluster_bus=True)
+        self.ports = free_ports(self.masters * (1 + self.replicas), cluster_bus=True)
         for port in self.ports:
             self._spawn(
                 f"node-{port}",
@@ -240,6 +244,12 @@ class RedisClusterTopology(_Processes):
                     f"cluster-node-timeout {self.node_timeout_ms}",
                     'save ""',
                     "appendonly no",
+                    # Redis 7 syncs replicas diskless after a 5 s delay by default: start the sync at once.
+                    "repl-diskless-sync yes",
+                    "repl-diskless-sync-delay 0",
+                    # CLUSTER SLOTS lists a replica only once its replication offset is above 0, which
+                    # an idle master moves on its pings to replicas (every 10 s by default).
+                    "repl-ping-replica-period 1",
                 ],
             )
         self._wait_pings(self.ports)
@@ -250,7 +260,7 @@ class RedisClusterTopology(_Processes):
                 "create",
                 *(f"{HOST}:{port}" for port in self.ports),
                 "--cluster-replicas",
-                "0",
+                str(self.replicas),
                 "--cluster-yes",
             ],
             stdin=subprocess.DEVNULL,
@@ -259,16 +269,29 @@ class RedisClusterTopology(_Processes):
         )
         if created.returncode != 0:
             raise RuntimeError(f"redis-cli --cluster create failed: {created.stdout[-2000:]!r}")
-        wait_until(self._every_node_ok, 20, "cluster_state:ok with all slots on every node")
+        wait_until(self._every_node_ok, 20, "cluster_state:ok with all slots and every replica on every node")
+        # redis-cli picks which nodes become replicas: ask the cluster.
+        roles = {port: self.admin(port).execute_command("ROLE")[0] for port in self.ports}
+        self.master_ports = [port for port in self.ports if text(roles[port]) == "master"]
+        self.replica_ports = [port for port in self.ports if text(roles[port]) == "slave"]
 
     def _every_node_ok(self) -> bool:
         for port in self.ports:
-            info = info_fields(self.admin(port).execute_command("CLUSTER", "INFO"))
+            admin = self.admin(port)
+            info = info_fields(admin.execute_command("CLUSTER", "INFO"))
             if (
                 info.get("cluster_state") != "ok"
                 or info.get("cluster_slots_assigned") != str(CLUSTER_SLOTS)
                 or info.get("cluster_known_nodes") != str(len(self.ports))
             ):
+                return False
+            # Every slot range lists its master and all its replicas (what redis-py reads), and each
+            # replica has finished its first sync.
+            slots = admin.execute_command("CLUSTER", "SLOTS")
+            if any(len(entry[2:]) != 1 + self.replicas for entry in slots):
+                return False
+            replication = admin.info("replication")
+            if replication.get("role") == "slave" and replication.get("master_link_status") != "up":
                 return False
         return True
 
@@ -314,18 +337,19 @@ class RedisClusterTopology(_Processes):
             source.execute_command("MIGRATE", HOST, to_port, "", 0, 5000, "KEYS", *keys)
         else:
             raise RuntimeError(f"slot {slot} still has keys on port {from_port}")
-        ordered = [to_port, from_port, *(p for p in self.ports if p not in (to_port, from_port))]
+        masters = self.master_ports
+        ordered = [to_port, from_port, *(p for p in masters if p not in (to_port, from_port))]
         for port in ordered:
             self.admin(port).execute_command("CLUSTER", "SETSLOT", slot, "NODE", target_id)
         wait_until(
-            lambda: all(self.owner_of(slot, port) == to_port for port in self.ports),
+            lambda: all(self.owner_of(slot, port) == to_port for port in masters),
             10,
             f"every node to see slot {slot} on port {to_port}",
         )
         return from_port
 
     def flushall(self) -> None:
-        for port in self.ports:
+        for port in self.master_ports:  # a replica refuses writes; it follows its master
             self.admin(port).flushall()
 
     def __enter__(self) -> RedisClusterTopology:

@@ -92,7 +92,7 @@ class PoolsText(BaseCommand):
                 (
                     node["node"],
                     node["role"] or "?",
-                    node["slots"] or "-",
+                    node["slots"] or (f"replica of {node['replica_of']}" if node["replica_of"] else "-"),
                     stats.get("in_use", "-"),
                     stats.get("idle", "-"),
                     stats.get("checkouts", "-"),

@@ -1,28 +1,51 @@
-"""Settings of the fleet test site, from the environment the test gives gunicorn and the command."""
+from __future__ import annotations
 
 import os
 
-DEBUG = False
 SECRET_KEY = "fleet-site-tests-only"
-ALLOWED_HOSTS = ["127.0.0.1"]
-INSTALLED_APPS = ["django_redis_pool"]
-MIDDLEWARE: list[str] = []
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_redis_pool",
+]
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
 ROOT_URLCONF = "tests.support.fleet_site.urls"
-DATABASES: dict[str, dict[str, str]] = {}
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ["FLEET_SITE_DB"]}}
+# No DEFAULT_AUTO_FIELD: the app's model must not need one (models.W042).
 USE_TZ = True
-LOGGING_CONFIG = None
-
+STATIC_URL = "static/"
 REDIS_POOL = {
     "default": {
-        "URL": os.environ["FLEET_SITE_REDIS_URL"],
-        "MAX_CONNECTIONS": int(os.environ.get("FLEET_SITE_MAX_CONNECTIONS", "2")),
-        "POOL_TIMEOUT": float(os.environ.get("FLEET_SITE_POOL_TIMEOUT", "0.5")),
-        "SOCKET_TIMEOUT": 2.0,
-        "SOCKET_CONNECT_TIMEOUT": 2.0,
+        "URL": os.environ["REDIS_URL"],
+        "MAX_CONNECTIONS": int(os.environ.get("MAX_CONNECTIONS", "10")),
+        "POOL_TIMEOUT": float(os.environ.get("POOL_TIMEOUT", "5")),
+        "SOCKET_TIMEOUT": 5,
+        "SOCKET_CONNECT_TIMEOUT": 5,
     }
 }
-REDIS_POOL_FLEET = {
-    "ALIAS": "default",
-    "INTERVAL": float(os.environ.get("FLEET_SITE_INTERVAL", "0.3")),
-    "NAMESPACE": os.environ.get("FLEET_SITE_NAMESPACE", "django_redis_pool"),
-}
+if "FLEET_INTERVAL" in os.environ:
+    REDIS_POOL_FLEET = {"ALIAS": "default", "INTERVAL": float(os.environ["FLEET_INTERVAL"])}

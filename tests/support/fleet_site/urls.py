@@ -1,10 +1,9 @@
-from django.urls import path
+from __future__ import annotations
 
-from . import views
+from django.contrib import admin
+from django.urls import include, path
 
 urlpatterns = [
-    path("pid/", views.pid),
-    path("get/", views.get),
-    path("exhaust/", views.exhaust),
-    path("threads/", views.threads),
+    path("admin/", admin.site.urls),
+    path("redis/", include("django_redis_pool.urls")),
 ]

@@ -29,7 +29,7 @@ def pid(request: HttpRequest) -> JsonResponse:
 
 
 def get(request: HttpRequest) -> JsonResponse:
-    value = get_redis().get("fleet-site:key")
+    value = get_redis().get("gunicorn-site:key")
     return _answer(request, value=value)
 
 
