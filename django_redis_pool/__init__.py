@@ -8,10 +8,11 @@ from ._cache.connection import get_redis_connection
 from ._registry.loops import aclose_pools, get_async_redis
 from ._registry.sync import get_pool, get_redis
 from ._report import get_stats
-from .exceptions import NoSinglePoolError, PoolExhaustedError, UnknownAliasError
+from .exceptions import CircuitOpenError, NoSinglePoolError, PoolExhaustedError, UnknownAliasError
 
 # The public API is what the README documents; conf, redaction and naming are internal.
 __all__ = [
+    "CircuitOpenError",
     "NoSinglePoolError",
     "PoolExhaustedError",
     "UnknownAliasError",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import MaxConnectionsError
 
 
@@ -36,6 +37,26 @@ class PoolExhaustedError(MaxConnectionsError):
                 "up to POOL_TIMEOUT for one."
             )
         super().__init__(message)
+
+
+class CircuitOpenError(RedisConnectionError):
+    """The alias's circuit breaker is open: its last connection attempts failed, so the pool refuses
+    at once, without touching a socket, until the next probe is due.
+
+    A ``redis.exceptions.ConnectionError``: ``except ConnectionError`` clauses catch it unchanged.
+    """
+
+    def __init__(self, alias: str, failures: int, last_error: str, retry_in: float) -> None:
+        self.alias = alias
+        self.failures = failures
+        self.last_error = last_error
+        self.retry_in = retry_in
+        when = f"in {retry_in:.2f}s" if retry_in > 0 else "now, by another caller"
+        super().__init__(
+            f"Redis pool {alias!r} is failing fast: its circuit breaker opened after {failures} connection "
+            f"failure(s) in a row, the last {(last_error or 'unknown').rstrip('.')}. Nothing was sent; the "
+            f"next attempt to connect is due {when}."
+        )
 
 
 class UnknownAliasError(ImproperlyConfigured):

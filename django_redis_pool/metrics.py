@@ -1,13 +1,10 @@
-"""A prometheus_client collector of every alias's pool, computed at scrape time
-(``pip install 'django-redis-pool[prometheus]'``; ``django_redis_pool.metrics.register()``).
+"""A prometheus_client collector of every alias's pool, computed at scrape time (``register()``).
 
 Nothing is counted on the hot path, and ``register()`` sends nothing to Redis (``describe()`` names
-the families). A scrape reads this process's pools (``pool_rows``); when ``REDIS_POOL_FLEET`` is set,
-every process's published snapshot, this one's included (see :func:`fleet_processes`); and per server
-one ``CLIENT LIST`` through the alias's own pool, grouped by the connection names
-``<prefix>:<alias>:<host>:<pid>``. Every pool series carries ``host`` and ``pid``, so one scrape of any
-worker is the whole fleet and no two processes' series collide. A failed Redis read becomes
-``django_redis_pool_scrape_errors``, never an exception.
+the families). A scrape reads this process's pools; with ``REDIS_POOL_FLEET``, every process's
+snapshot (:func:`fleet_processes`); and per server one ``CLIENT LIST``, grouped by connection names.
+Every pool series carries ``host`` and ``pid``, so one scrape of any worker is the whole fleet. A
+failed Redis read becomes ``django_redis_pool_scrape_errors``, never an exception.
 """
 
 from __future__ import annotations
@@ -50,6 +47,7 @@ GAUGES = {
     "waiting": ("waiting", "Callers waiting for a connection now."),
     "max_connections": ("max_connections", "MAX_CONNECTIONS of the pool."),
     "peak_in_use": ("peak_in_use", "Most connections checked out at once since the pool was built."),
+    "breaker_open": ("breaker_open", "1 while the circuit breaker refuses checkouts, else 0."),
 }
 COUNTERS = {
     "checkouts": ("checkouts", "Checkouts that got a working connection."),
@@ -60,6 +58,8 @@ COUNTERS = {
     "closed_for_age": ("closed_for_age", "Connections closed for MAX_LIFETIME."),
     "closed_for_idle": ("closed_for_idle", "Connections closed for MAX_IDLE."),
     "leak_warnings": ("leak_warnings", "Connections held longer than LEAK_WARNING."),
+    "breaker_opened": ("breaker_opened", "Times the circuit breaker opened."),
+    "breaker_refused": ("breaker_refused", "Checkouts refused at once by an open circuit breaker."),
 }
 # stats key (milliseconds) -> (metric name in seconds, help)
 WAIT_GAUGES = {
@@ -79,10 +79,16 @@ def process_rows(process: dict[str, Any]) -> list[Row]:
     return [
         (
             [host, pid, str(pool["alias"]), str(pool["node"]), str(pool["driver"])],
-            {key: float(pool["stats"][key]) for key in EXPORTED},
+            {key: _number(pool["stats"], key) for key in EXPORTED},
         )
         for pool in process["pools"]
     ]
+
+
+def _number(stats: dict[str, Any], key: str) -> float:
+    if key == "breaker_open":  # from the state, a text
+        return float(stats["breaker_state"] != "closed")
+    return float(stats[key])
 
 
 def readable(document: dict[str, Any]) -> bool:

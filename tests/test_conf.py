@@ -457,7 +457,7 @@ def test_pool_keys_default_to_none_and_are_not_passed_to_redis_py() -> None:
     assert repr(parsed["b"]) == (
         "PoolSettings(alias='b', url='redis://127.0.0.1:6379/0', blocking=True, "
         "client_name='django_redis_pool', max_lifetime=3600, max_idle=600.5, leak_warning=30, "
-        "kwargs={'timeout': 5.0})"
+        "breaker=(5, 1.0, 10.0), kwargs={'timeout': 5.0})"
     )
 
 

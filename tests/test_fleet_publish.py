@@ -245,6 +245,10 @@ def test_process_role_is_the_program_never_its_arguments() -> None:
     assert process_role(["manage.py", "runserver", "--settings=x"]) == "manage.py runserver"
     assert process_role(["/usr/bin/celery", "-A", "proj", "worker"]) == "celery"
     assert process_role([]) == "python"
+    assert (
+        process_role(["/srv/venv/lib/python3.12/site-packages/gunicorn/__main__.py", "app.wsgi"])
+        == "gunicorn"
+    )
 
 
 def test_cluster_alias_as_fleet_target(redis_cluster: Any, settings: Any) -> None:

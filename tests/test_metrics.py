@@ -280,3 +280,23 @@ def test_asyncio_pools_are_exported_with_the_asyncio_driver_label(real_redis: Re
         "wait_p99_seconds": 0.0,
     }
     assert samples[("django_redis_pool_in_use", pool_labels())] == 0.0  # the sync pool, beside it
+
+
+def test_an_open_circuit_breaker_is_exported(settings: Any) -> None:
+    settings.REDIS_POOL = {
+        "down": {
+            "URL": f"redis://127.0.0.1:{free_port()}/0",
+            **SAFE_LIMITS,
+            "OPTIONS": {"retry": None},
+            "CIRCUIT_BREAKER": {"FAILURES": 2},
+        }
+    }
+    for _ in range(3):
+        with pytest.raises(redis.exceptions.ConnectionError):
+            get_redis("down").ping()
+    samples = scrape(server=False)
+    labels = pool_labels("down")
+    assert samples[("django_redis_pool_breaker_open", labels)] == 1.0
+    assert samples[("django_redis_pool_breaker_opened_total", labels)] == 1.0
+    assert samples[("django_redis_pool_breaker_refused_total", labels)] == 1.0
+    assert samples[("django_redis_pool_connection_errors_total", labels)] == 2.0

@@ -33,7 +33,7 @@ Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 def stats(**values: Any) -> dict[str, Any]:
     """A pool's stats as a snapshot holds them: every key, 0 unless given."""
     base: dict[str, Any] = dict.fromkeys(COUNTS, 0) | dict.fromkeys(DURATIONS, 0.0)
-    return {**base, "oldest_checkout_age_s": None, **values}
+    return {**base, "oldest_checkout_age_s": None, "breaker_state": "closed", **values}
 
 
 def snapshot(

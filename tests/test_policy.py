@@ -234,6 +234,7 @@ def test_stats_have_the_documented_keys_and_types_even_when_empty() -> None:
         **dict.fromkeys(STATS_KEYS, int),
         **dict.fromkeys(floats, float),
         "oldest_checkout_age_s": type(None),
+        "breaker_state": str,
     }
 
 

@@ -150,6 +150,7 @@ def test_the_public_api_is_what_the_readme_documents() -> None:
     import django_redis_pool
 
     assert sorted(django_redis_pool.__all__) == [
+        "CircuitOpenError",
         "NoSinglePoolError",
         "PoolExhaustedError",
         "UnknownAliasError",

@@ -165,6 +165,8 @@ def test_json_uses_one_type_per_key_whether_a_value_was_set_or_not(settings: Any
         for key, value in stats.items():
             if "_ms" in key or key.endswith("_s"):
                 assert value is None or type(value) is float, (alias, key, value)
+            elif key == "breaker_state":
+                assert value == "closed", (alias, key, value)
             else:
                 assert type(value) is int, (alias, key, value)
         server = pools[alias]["server"]
@@ -448,3 +450,21 @@ def test_a_server_that_answers_config_get_with_nothing(
     monkeypatch.setattr(redis.Redis, "config_get", lambda self, pattern: {})
     server = json.loads(run("--format", "json"))["pools"]["default"]["server"]
     assert (server["timeout"], server["config_error"]) == (None, "CONFIG GET timeout returned nothing.")
+
+
+def test_an_open_circuit_breaker_is_shown(settings: Any) -> None:
+    settings.REDIS_POOL = {
+        "down": {
+            "URL": f"redis://127.0.0.1:{free_port()}/0",
+            **SAFE_LIMITS,
+            "OPTIONS": {"retry": None},
+            "CIRCUIT_BREAKER": {"FAILURES": 1},
+        }
+    }
+    for _ in range(2):
+        with pytest.raises(redis.exceptions.ConnectionError):
+            get_redis("down").ping()
+    out = StringIO()
+    call_command("redis_pool_status", "--no-server", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert "    circuit breaker  open, opened 1 time(s), refused 1 checkout(s)" in lines

@@ -32,7 +32,16 @@ KEYWORD_OF_KEY = {
 KEY_OF_KEYWORD = {keyword: key for key, keyword in KEYWORD_OF_KEY.items()}
 # Keys the pool reads itself; never passed to redis-py.
 POOL_KEYS = ("MAX_LIFETIME", "MAX_IDLE", "LEAK_WARNING")
-KNOWN_KEYS = ("URL", "BLOCKING", "CLIENT_NAME", "OPTIONS", *KEYWORD_OF_KEY, *POOL_KEYS, *KIND_KEYS)
+KNOWN_KEYS = (
+    "URL",
+    "BLOCKING",
+    "CLIENT_NAME",
+    "OPTIONS",
+    *KEYWORD_OF_KEY,
+    *POOL_KEYS,
+    "CIRCUIT_BREAKER",
+    *KIND_KEYS,
+)
 # Keys that may be None ("wait or block forever", "no limit"); a check warns about the timeouts.
 NULLABLE_KEYS = ("SOCKET_TIMEOUT", "SOCKET_CONNECT_TIMEOUT", "POOL_TIMEOUT", *POOL_KEYS)
 # No duration may be longer: every timer Python hands it to accepts it (poll() takes an int of

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from .breaker import parse_breaker
 from .caches import cache_pool_configs
 from .keys import (
     DEFAULT_CLIENT_NAME,
@@ -44,6 +45,8 @@ class PoolSettings:
     max_lifetime: float | None = None
     max_idle: float | None = None
     leak_warning: float | None = None
+    # CIRCUIT_BREAKER: (failures, first probe delay, longest probe delay); None: off.
+    breaker: tuple[int, float, float] | None = (5, 1.0, 10.0)
     # Set for a Sentinel alias, and for a Cluster alias; neither for a single server.
     sentinel: SentinelSettings | None = None
     cluster: ClusterSettings | None = None
@@ -89,7 +92,7 @@ class PoolSettings:
             f"PoolSettings(alias={self.alias!r}, url={self.safe_url!r}, "
             f"blocking={self.blocking!r}, client_name={self.client_name!r}, "
             f"max_lifetime={self.max_lifetime!r}, max_idle={self.max_idle!r}, "
-            f"leak_warning={self.leak_warning!r}, "
+            f"leak_warning={self.leak_warning!r}, breaker={self.breaker!r}, "
             + (f"sentinel={self.sentinel!r}, " if self.sentinel is not None else "")
             + (f"cluster={self.cluster!r}, " if self.cluster is not None else "")
             + f"kwargs={redact_options(self.kwargs)!r})"
@@ -149,6 +152,7 @@ def parse_alias(alias: Any, config: Any) -> PoolSettings:
         max_lifetime=config.get("MAX_LIFETIME"),
         max_idle=config.get("MAX_IDLE"),
         leak_warning=config.get("LEAK_WARNING"),
+        breaker=parse_breaker(alias, config),
         sentinel=kind if isinstance(kind, SentinelSettings) else None,
         cluster=kind if isinstance(kind, ClusterSettings) else None,
         kwargs=MappingProxyType(kwargs),

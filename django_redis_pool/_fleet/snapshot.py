@@ -13,8 +13,8 @@ from .._pool.naming import local_host
 from .._report import pool_rows
 
 SCHEMA = 1
-# Programs run as `python -m X` or `manage.py X`: the subcommand says more than the program does.
-_RUNNERS = ("manage.py", "django-admin", "__main__.py", "-m")
+# Programs whose subcommand says more than the program does (`manage.py runserver`).
+_RUNNERS = ("manage.py", "django-admin")
 
 
 def process_role(argv: list[str] | None = None) -> str:
@@ -24,6 +24,8 @@ def process_role(argv: list[str] | None = None) -> str:
     if not argv or not argv[0]:
         return "python"
     program = os.path.basename(argv[0])
+    if program == "__main__.py":  # python -m gunicorn: the package, never its arguments
+        return os.path.basename(os.path.dirname(argv[0])) or "python"
     if program in _RUNNERS and len(argv) > 1 and not argv[1].startswith("-"):
         return f"{program} {os.path.basename(argv[1])}"
     return program

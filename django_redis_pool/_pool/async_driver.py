@@ -23,9 +23,10 @@ from redis.exceptions import RedisError
 
 from ..exceptions import PoolExhaustedError
 from . import compat, events
+from .breaker import describe, refused
 from .counters import Snapshot, leak_message, summarize
 from .naming import format_client_name, pool_repr
-from .policy import CREATE, EXHAUSTED, IGNORED, WAIT, PoolPolicy
+from .policy import CREATE, EXHAUSTED, IGNORED, REFUSED, WAIT, PoolPolicy
 from .state import Leak, Origin, caller_origin
 
 logger = logging.getLogger("django_redis_pool")
@@ -50,6 +51,7 @@ class AsyncPool(compat.RedisPyState, redis.asyncio.ConnectionPool):
         max_lifetime: float | None = None,
         max_idle: float | None = None,
         leak_warning: float | None = None,
+        breaker: tuple[int, float, float] | None = None,
         blocking: bool = True,
         timeout: float | None = 20,
         **kwargs: Any,
@@ -72,6 +74,7 @@ class AsyncPool(compat.RedisPyState, redis.asyncio.ConnectionPool):
             max_idle=max_idle,
             leak_warning=leak_warning,
             is_open=compat.is_open_async,
+            breaker=breaker or (0, 1.0, 1.0),  # None: never opens (a pool built by hand, as redis-py's)
         )
         # Released but not yet back: the awaits of release() (re-authentication, closing), during
         # which a second release of the same connection is ignored.
@@ -113,7 +116,7 @@ class AsyncPool(compat.RedisPyState, redis.asyncio.ConnectionPool):
                 await self._finish(nowait=True)
             await self.ensure_connection(connection)
         except BaseException as exc:
-            policy.checkout_failed(isinstance(exc, RedisError | OSError))
+            policy.checkout_failed(isinstance(exc, RedisError | OSError), _monotonic(), describe(exc))
             await self.release(connection)
             raise
         return connection
@@ -131,6 +134,8 @@ class AsyncPool(compat.RedisPyState, redis.asyncio.ConnectionPool):
             return await self._wait(origin)
         if got is EXHAUSTED:
             raise PoolExhaustedError(self.alias, self.max_connections, None, blocking=False)
+        if got is REFUSED:
+            raise refused(self.alias, policy.breaker, _monotonic())
         return got
 
     def _create(self, origin: Origin | None) -> Any:

@@ -37,6 +37,9 @@ STATS_KEYS = (
     "closed_for_idle",
     "leak_warnings",
     "oldest_checkout_age_s",
+    "breaker_state",
+    "breaker_opened",
+    "breaker_refused",
 )
 
 # The wait percentiles cover the most recent waits, this many per pool.
@@ -56,7 +59,11 @@ SUMMED = (
     "closed_for_age",
     "closed_for_idle",
     "leak_warnings",
+    "breaker_opened",
+    "breaker_refused",
 )
+# A circuit breaker's states, from the best to the worst: pools taken together report the worst.
+BREAKER_STATES = ("closed", "half_open", "open")
 
 
 class Snapshot(NamedTuple):
@@ -79,6 +86,9 @@ class Snapshot(NamedTuple):
     closed_for_idle: int
     leak_warnings: int
     oldest_checkout_age: float | None
+    breaker_state: str = "closed"
+    breaker_opened: int = 0
+    breaker_refused: int = 0
 
 
 class Counters:
@@ -149,6 +159,7 @@ def summarize(snapshots: Iterable[Snapshot]) -> dict[str, Any]:
         wait_ms_p99=_ms(percentile(waits, 0.99)),
         wait_ms_window_max=_ms(waits[-1] if waits else 0.0),
         oldest_checkout_age_s=round(max(ages), 3) if ages else None,
+        breaker_state=max((s.breaker_state for s in snapshots), key=BREAKER_STATES.index, default="closed"),
     )
     return {key: stats[key] for key in STATS_KEYS}
 

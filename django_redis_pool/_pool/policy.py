@@ -17,8 +17,10 @@ import random as _random
 from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
 
+from .breaker import DEFAULT_FIRST_DELAY, DEFAULT_MAX_DELAY, DEFAULT_THRESHOLD, REFUSE, Breaker, Breaking
 from .counters import Counters, Snapshot, summarize
 from .leaks import LeakWatch
+from .recycling import Recycling
 from .state import ConnectionState, Leak, Origin
 
 C = TypeVar("C", bound=Hashable)  # a connection, opaque
@@ -30,15 +32,17 @@ class Decision(enum.Enum):
     WAIT = "queue the caller: enqueue() a token, then claim() or abandon() it"
     EXHAUSTED = "refuse at once: the pool is full and does not wait"
     IGNORED = "not a connection this pool has checked out: nothing to do"
+    REFUSED = "refuse at once: the circuit breaker is open"
 
 
 CREATE = Decision.CREATE
 WAIT = Decision.WAIT
 EXHAUSTED = Decision.EXHAUSTED
 IGNORED = Decision.IGNORED
+REFUSED = Decision.REFUSED
 
 
-class PoolPolicy(Counters, LeakWatch[C], Generic[C, W]):
+class PoolPolicy(Counters, LeakWatch[C], Recycling[C], Breaking[C], Generic[C, W]):
     """One pool's state and decisions; see the module docstring."""
 
     def __init__(
@@ -51,8 +55,10 @@ class PoolPolicy(Counters, LeakWatch[C], Generic[C, W]):
         leak_warning: float | None = None,
         is_open: Callable[[C], bool] = lambda connection: True,
         random: Callable[[], float] = _random.random,
+        breaker: tuple[int, float, float] = (DEFAULT_THRESHOLD, DEFAULT_FIRST_DELAY, DEFAULT_MAX_DELAY),
     ) -> None:
         self._settings: dict[str, Any] = {
+            "breaker": breaker,
             "blocking": blocking,
             "max_lifetime": max_lifetime,
             "max_idle": max_idle,
@@ -70,6 +76,9 @@ class PoolPolicy(Counters, LeakWatch[C], Generic[C, W]):
         # No recycling and no leak warnings: the drivers skip the clock and the slow paths.
         self.plain = max_lifetime is None and max_idle is None and leak_warning is None
         self.timed = not self.plain  # whether releases need ``now``
+        self.breaker = Breaker(*breaker)
+        # take_idle()'s one test: plain, and the breaker closed.
+        self.fast = self.plain
         self.idle: list[C] = []  # a LIFO stack: the top is reused first, the bottom ages out
         self.in_use: set[C] = set()
         self.states: dict[C, ConnectionState] = {}
@@ -96,7 +105,7 @@ class PoolPolicy(Counters, LeakWatch[C], Generic[C, W]):
     def take_idle(self) -> C | None:
         """The uncontended checkout: the top idle connection, when nothing else needs deciding."""
         idle = self.idle
-        if idle and self.plain:  # an idle connection means nobody waits
+        if idle and self.fast:  # an idle connection means nobody waits
             connection = idle.pop()
             in_use = self.in_use
             in_use.add(connection)
@@ -107,7 +116,10 @@ class PoolPolicy(Counters, LeakWatch[C], Generic[C, W]):
         return None
 
     def checkout(self, now: float, origin: Origin | None = None) -> C | Decision:
-        """A connection, CREATE (its slot reserved: make it, then :meth:`created`), WAIT, or EXHAUSTED."""
+        """A connection, CREATE (its slot reserved: make it, then :meth:`created`), WAIT, EXHAUSTED,
+        or REFUSED (the breaker is open)."""
+        if self.breaker.tripped and self.breaker.admit(now) is REFUSE:
+            return REFUSED
         if self.max_idle is not None:
             self._reap(now)
         if self.idle and not self.waiters:
@@ -136,11 +148,16 @@ class PoolPolicy(Counters, LeakWatch[C], Generic[C, W]):
         self.reserved -= 1
         return self._free_slot()
 
-    def checkout_failed(self, connection_error: bool) -> None:
-        """The caller could not connect: not a checkout (the driver releases the connection)."""
+    def checkout_failed(self, connection_error: bool, now: float = 0.0, error: str = "") -> None:
+        """The caller could not connect: not a checkout (the driver releases the connection).
+        ``connection_error``: the server could not be reached (``error`` says how), which counts
+        towards opening the breaker; anything else (a cancelled probe) does not."""
         self.checkouts -= 1
         if connection_error:
             self.connection_errors += 1
+            self._connection_failed(now, error)
+        else:
+            self.breaker.abandoned()
 
     # -- waiting ---------------------------------------------------------------------------
 
@@ -223,6 +240,8 @@ class PoolPolicy(Counters, LeakWatch[C], Generic[C, W]):
     def connected(self, connection: C, now: float) -> None:
         """A socket was established (first connect or reconnect): counted; its lifetime starts."""
         self.established += 1
+        if self.breaker.failures or self.breaker.tripped:
+            self.close_breaker()
         state = self.states.get(connection)
         if state is not None and self.max_lifetime is not None:
             state.expires_at = now + self.max_lifetime * (1.0 - self.random() * 0.1)
@@ -237,7 +256,10 @@ class PoolPolicy(Counters, LeakWatch[C], Generic[C, W]):
         # tuple(): copied in one C-level step, as the fleet publisher's thread reads asyncio pools too.
         idle = sum(1 for connection in tuple(self.idle) if self.is_open(connection))
         oldest = self._oldest_checkout(now)
-        return self.counted(self.max_connections, len(self.in_use), idle, len(self.waiters), oldest)
+        breaker = self.breaker
+        return self.counted(self.max_connections, len(self.in_use), idle, len(self.waiters), oldest)._replace(
+            breaker_state=breaker.state, breaker_opened=breaker.times_opened, breaker_refused=breaker.refused
+        )
 
     def stats(self, now: float) -> dict[str, Any]:
         """This pool's stats: the keys of ``counters.STATS_KEYS``, the same for every driver."""
@@ -276,25 +298,3 @@ class PoolPolicy(Counters, LeakWatch[C], Generic[C, W]):
             return waiter
         self.slots -= 1
         return None
-
-    def _reap(self, now: float) -> None:
-        """Close connections idle longer than MAX_IDLE, from the bottom of the LIFO stack."""
-        assert self.max_idle is not None
-        cutoff = now - self.max_idle
-        idle, states = self.idle, self.states
-        reaped = 0
-        while reaped < len(idle) and (s := states.get(idle[reaped])) is not None and s.released_at <= cutoff:
-            reaped += 1
-        if not reaped:
-            return
-        stale, idle[:reaped] = idle[:reaped], []
-        self.slots -= reaped
-        for connection in stale:
-            self.states.pop(connection, None)
-            if self.is_open(connection):
-                self.closed_for_idle += 1
-                self.chores.append(connection)
-
-    def _expired(self, connection: C, now: float) -> bool:
-        state = self.states.get(connection)
-        return state is not None and state.expires_at <= now and self.is_open(connection)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 import traceback
 from typing import NamedTuple
 
@@ -53,3 +54,13 @@ class Leak(NamedTuple):
     limit: float
     origin: Origin | None
     released: bool
+
+
+class ThreadWaiter:
+    """One thread waiting for a connection: blocks on ``lock`` until a release wakes it."""
+
+    __slots__ = ("lock",)
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.lock.acquire()

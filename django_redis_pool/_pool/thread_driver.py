@@ -21,25 +21,17 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ..exceptions import PoolExhaustedError
 from . import compat, events, probe
+from .breaker import describe, refused
 from .counters import Snapshot, leak_message, summarize
 from .naming import format_client_name, pool_repr
-from .policy import CREATE, EXHAUSTED, IGNORED, WAIT, PoolPolicy
+from .policy import CREATE, EXHAUSTED, IGNORED, REFUSED, WAIT, PoolPolicy
 from .state import Leak, Origin, caller_origin
+from .state import ThreadWaiter as _Waiter
 
 logger = logging.getLogger("django_redis_pool")
 
 _getpid = os.getpid
 _monotonic = time.monotonic
-
-
-class _Waiter:
-    """One caller waiting for a connection: blocks on ``lock`` until a release wakes it."""
-
-    __slots__ = ("lock",)
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.lock.acquire()
 
 
 def finish(pool: str, chores: list[Any]) -> None:
@@ -67,8 +59,10 @@ class Pool(compat.RedisPyState, redis.ConnectionPool):
         max_lifetime: float | None = None,
         max_idle: float | None = None,
         leak_warning: float | None = None,
+        breaker: tuple[int, float, float] | None = None,
         **kwargs: Any,
     ) -> None:
+        self.breaker = breaker or (0, 1.0, 1.0)  # None: never opens (a pool built by hand, as redis-py's)
         self.alias = alias
         self.safe_url = safe_url
         self.client_name_prefix = client_name_prefix
@@ -81,9 +75,8 @@ class Pool(compat.RedisPyState, redis.ConnectionPool):
     # -- lifecycle -------------------------------------------------------------------------
 
     def reset(self) -> None:
-        # redis-py calls reset() from __init__ and, in a forked child, before the child's first
-        # use: a fresh lock (the parent's may have been held by a thread when it forked), a fresh
-        # policy (no waiters, no connections, zeroed counters), names carrying the child's pid.
+        # From __init__ and in a forked child before its first use: a fresh lock (the parent's may have
+        # been held when it forked), a fresh policy (zeroed), names carrying the child's pid.
         if self.client_name_prefix is not None:
             self.connection_kwargs["client_name"] = format_client_name(
                 self.client_name_prefix, self.alias, _getpid()
@@ -96,6 +89,7 @@ class Pool(compat.RedisPyState, redis.ConnectionPool):
             max_idle=self.max_idle,
             leak_warning=self.leak_warning,
             is_open=compat.is_open,
+            breaker=self.breaker,
         )
         if compat.BASE_RESET_REPLACES_LOCK:
             self.pid = _getpid()  # the rest of redis-py 5.0's reset() is the policy's, but its Lock
@@ -137,7 +131,9 @@ class Pool(compat.RedisPyState, redis.ConnectionPool):
                     raise RedisConnectionError("Connection not ready") from None
         except BaseException as exc:
             with self._lock:  # a checkout counts once the caller has a working connection
-                self._policy.checkout_failed(isinstance(exc, RedisError | OSError))
+                self._policy.checkout_failed(
+                    isinstance(exc, RedisError | OSError), _monotonic(), describe(exc)
+                )
             self.release(connection)
             raise
         return connection
@@ -159,6 +155,8 @@ class Pool(compat.RedisPyState, redis.ConnectionPool):
                 return self._wait(wait_limit, origin)
             if got is EXHAUSTED:
                 raise PoolExhaustedError(self.alias, self.max_connections, None, blocking=False)
+            if got is REFUSED:
+                raise refused(self.alias, policy.breaker, _monotonic())
             return got
         finally:
             chores = policy.take_chores() if policy.chores else None
@@ -244,25 +242,24 @@ class Pool(compat.RedisPyState, redis.ConnectionPool):
             if chores:
                 finish(repr(self.alias), chores)
 
+    def close_breaker(self) -> None:
+        """Stop refusing checkouts: the server is known to be back (a Sentinel failover ended)."""
+        with self._lock:
+            self._policy.close_breaker()
+
     def disconnect_idle(self, predicate: Any) -> None:
         """Close the idle connections matching ``predicate`` (they stay pooled), under the lock."""
         with self._lock:
             for connection in [c for c in self._policy.idle if predicate(c)]:
                 connection.disconnect()
 
-    # -- a bounded command (health probes, metrics) ------------------------------------------
-
     def ping_within(self, timeout: float) -> float:
-        """PING the server on one of this pool's own connections, in about ``timeout`` seconds at most;
-        return the round trip in seconds (connect included when the connection had to open)."""
+        """PING on one of this pool's connections within ``timeout``: the round trip in seconds."""
         return self.execute_within(timeout, "PING", expect=(b"PONG", "PONG", True))[1]
 
     def execute_within(self, timeout: float, *args: Any, expect: tuple[Any, ...] = ()) -> tuple[Any, float]:
-        """One command on one of this pool's own connections, all of it within ``timeout``: (its raw
-        reply, seconds taken). See :func:`.probe.execute_within`."""
+        """One command on one of this pool's connections within ``timeout``: :func:`.probe.execute_within`."""
         return probe.execute_within(self, timeout, args, expect)
-
-    # -- observability ---------------------------------------------------------------------
 
     def snapshot(self) -> Snapshot:
         """This process's counters for this pool, at one moment."""
@@ -273,8 +270,7 @@ class Pool(compat.RedisPyState, redis.ConnectionPool):
         with self._lock:
             return self._policy.snapshot(now)
 
-    def stats(self) -> dict[str, Any]:
-        """This process's stats for this pool (the keys of ``counters.STATS_KEYS``)."""
+    def stats(self) -> dict[str, Any]:  # the keys of counters.STATS_KEYS
         return summarize([self.snapshot()])
 
     def __repr__(self) -> str:

@@ -27,7 +27,7 @@ def node_pool_class(settings: PoolSettings) -> type[Pool]:
     own = {
         key: value
         for key, value in pool_arguments(settings).items()
-        if key in ("alias", "client_name_prefix", "max_lifetime", "max_idle", "leak_warning")
+        if key in ("alias", "client_name_prefix", "max_lifetime", "max_idle", "leak_warning", "breaker")
     }
 
     def __init__(self: Any, **kwargs: Any) -> None:

@@ -64,6 +64,7 @@ def build_async_cluster(entry: PoolEntry) -> tuple[RedisCluster, NodePools]:
             "max_lifetime": settings.max_lifetime,
             "max_idle": settings.max_idle,
             "leak_warning": settings.leak_warning,
+            "breaker": settings.breaker,
         }
     )
     return AsyncClusterClient.from_url(settings.url, node_pools=node_pools, **kwargs), node_pools

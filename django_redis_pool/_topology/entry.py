@@ -127,6 +127,7 @@ def pool_arguments(settings: PoolSettings) -> dict[str, Any]:
         "max_lifetime": settings.max_lifetime,
         "max_idle": settings.max_idle,
         "leak_warning": settings.leak_warning,
+        "breaker": settings.breaker,
         **settings.kwargs,
     }
     if "retry" not in kwargs:

@@ -81,6 +81,7 @@ class SentinelPoolMixin(Pool):
         self._announced_master = address
         if address is not None:
             self._follow(address)
+            self.close_breaker()  # a new master: the failures were the old one's
 
 
 class SentinelBlockingPool(SentinelPoolMixin, SentinelConnectionPool, BlockingPool):

@@ -17,5 +17,9 @@ COUNTS = (
     "closed_for_age",
     "closed_for_idle",
     "leak_warnings",
+    "breaker_opened",
+    "breaker_refused",
 )
 DURATIONS = ("wait_ms_total", "wait_ms_max", "wait_ms_p50", "wait_ms_p99", "wait_ms_window_max")
+# Text: the circuit breaker's state ("closed", "half_open" or "open"; the worst of pools taken together).
+TEXTS = ("breaker_state",)

@@ -84,6 +84,8 @@ def test_counts_of_a_scripted_scenario_are_exact(pool_driver: Driver) -> None:
         "closed_for_age": 0,
         "closed_for_idle": 0,
         "leak_warnings": 0,
+        "breaker_opened": 0,
+        "breaker_refused": 0,
     }
 
 

@@ -10,7 +10,7 @@ import redis
 from django_redis_pool import PoolExhaustedError
 from django_redis_pool._pool.counters import STATS_KEYS
 from tests.contract.drivers import Driver
-from tests.contract.expected import COUNTS, DURATIONS
+from tests.contract.expected import COUNTS, DURATIONS, TEXTS
 from tests.support.redis_server import free_port
 
 
@@ -20,13 +20,13 @@ def type_names(stats: dict[str, Any]) -> dict[str, str]:
 
 
 def expected_types(oldest_checkout: str) -> dict[str, str]:
-    expected = dict.fromkeys(COUNTS, "int") | dict.fromkeys(DURATIONS, "float")
+    expected = dict.fromkeys(COUNTS, "int") | dict.fromkeys(DURATIONS, "float") | dict.fromkeys(TEXTS, "str")
     expected["oldest_checkout_age_s"] = oldest_checkout
     return {key: expected[key] for key in STATS_KEYS}
 
 
 def test_the_stats_keys_are_known() -> None:
-    assert set(STATS_KEYS) == {*COUNTS, *DURATIONS, "oldest_checkout_age_s"}
+    assert set(STATS_KEYS) == {*COUNTS, *DURATIONS, *TEXTS, "oldest_checkout_age_s"}
     assert len(STATS_KEYS) == len(set(STATS_KEYS))
 
 

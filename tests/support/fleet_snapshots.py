@@ -12,7 +12,7 @@ from django_redis_pool._pool.counters import STATS_KEYS
 def pool(alias: str = "default", driver: str = "sync", node: str = "", **stats: Any) -> dict[str, Any]:
     """One pool row: every stats key 0 (``oldest_checkout_age_s`` None) unless given."""
     values: dict[str, Any] = dict.fromkeys(STATS_KEYS, 0)
-    values.update(oldest_checkout_age_s=None, max_connections=10)
+    values.update(oldest_checkout_age_s=None, max_connections=10, breaker_state="closed")
     for key in ("wait_ms_total", "wait_ms_max", "wait_ms_p50", "wait_ms_p99", "wait_ms_window_max"):
         values[key] = 0.0
     values.update(stats)

@@ -129,6 +129,11 @@ class PoolsText(BaseCommand):
         ]
         if window:
             lines.append("    last 1,024 waits  " + ", ".join(window))
+        if stats.get("breaker_opened") or stats.get("breaker_state", "closed") != "closed":
+            lines.append(
+                f"    circuit breaker  {stats['breaker_state']}, opened {stats['breaker_opened']} time(s), "
+                f"refused {stats['breaker_refused']} checkout(s)"
+            )
         return lines
 
     def render_server(self, server: dict[str, Any]) -> None:
