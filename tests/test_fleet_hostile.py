@@ -1,0 +1,170 @@
+"""Snapshots nobody meant to write (another tool, a bug, a hand in redis-cli) and the publisher's races:
+whatever is in the namespace, the status command, the page and the metrics still answer."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from io import StringIO
+from typing import Any
+
+import pytest
+import redis
+from django.core.management import call_command
+
+from django_redis_pool import get_redis
+from django_redis_pool._conf.fleet import FleetSettings, get_fleet_settings
+from django_redis_pool._fleet import publisher, store
+from django_redis_pool.fleet_page import fleet_document
+from tests.conftest import SAFE_LIMITS
+from tests.support.fleet_snapshots import pool, snapshot
+from tests.support.redis_server import RedisServer
+from tests.test_metrics import scrape
+
+
+@pytest.fixture
+def fleet(real_redis: RedisServer, settings: Any) -> Iterator[FleetSettings]:
+    settings.REDIS_POOL = {"default": {"URL": real_redis.url, **SAFE_LIMITS}}
+    settings.REDIS_POOL_FLEET = {"ALIAS": "default", "INTERVAL": 10}
+    found = get_fleet_settings()
+    assert found is not None
+    yield found
+    publisher.stop()
+
+
+def good(pid: int, host: str = "web-1") -> dict[str, Any]:
+    document = snapshot(pid, pool(checkouts=3), host=host, published=time.time())
+    del document["age_s"]
+    return document
+
+
+def with_pool(**fields: Any) -> dict[str, Any]:
+    document = good(901)
+    document["pools"] = [{**document["pools"][0], **fields}]
+    return document
+
+
+def with_stats(**values: Any) -> dict[str, Any]:
+    document = good(902)
+    document["pools"][0]["stats"].update(values)
+    return document
+
+
+# (name, raw JSON) of documents of schema 1 that no reader can use: each is skipped, with a line saying so.
+GARBAGE = [
+    ("pid-text", json.dumps({**good(1), "pid": "x"})),
+    ("pid-bool", json.dumps({**good(2), "pid": True})),
+    ("pid-huge", json.dumps({**good(3), "pid": 10**400})),
+    ("published-text", json.dumps({**good(4), "published": "soon"})),
+    ("published-nan", json.dumps({**good(5), "published": float("nan")})),
+    ("started-infinite", json.dumps({**good(6), "started": float("inf")})),
+    ("started-null", json.dumps({**good(7), "started": None})),
+    ("host-list", json.dumps({**good(8), "host": ["web-1"]})),
+    ("host-escape", json.dumps({**good(9), "host": "\x1b[2Jweb"})),
+    ("role-dict", json.dumps({**good(10), "role": {"a": 1}})),
+    ("pools-of-null", json.dumps({**good(11), "pools": [None]})),
+    ("stats-null", json.dumps(with_pool(stats=None))),
+    ("alias-list", json.dumps(with_pool(alias=["default"]))),
+    ("stat-text", json.dumps(with_stats(in_use="3"))),
+    ("stat-huge", json.dumps(with_stats(checkouts=10**400))),
+    ("stat-infinite", json.dumps(with_stats(wait_ms_p99=float("inf")))),
+    ("stat-nan", json.dumps(with_stats(wait_ms_max=float("nan")))),
+]
+
+
+def plant(server: RedisServer, settings: FleetSettings, documents: list[tuple[str, str | bytes]]) -> None:
+    client = server.admin()
+    now = time.time()
+    for name, raw in documents:
+        key = f"{{{settings.namespace}:fleet}}:process:{name}"
+        client.set(key, raw, px=60_000)
+        client.zadd(store.index_key(settings), {key: now + 60})
+
+
+@pytest.fixture
+def garbage(fleet: FleetSettings, real_redis: RedisServer) -> FleetSettings:
+    """The fleet holds every GARBAGE document and two good ones (one of them on a unicode host)."""
+    plant(real_redis, fleet, GARBAGE)
+    for document in (good(4242), good(4243, host="wéb-☃")):
+        store.write_snapshot(real_redis.admin(), fleet, document, time.time())
+    return fleet
+
+
+def test_snapshots_with_garbage_values_are_skipped_with_a_line_each(
+    garbage: FleetSettings, real_redis: RedisServer
+) -> None:
+    read = store.read_fleet(real_redis.admin(), garbage, time.time())
+    assert [(s["host"], s["pid"]) for s in read.snapshots] == [("web-1", 4242), ("wéb-☃", 4243)]
+    skipped = dict(line.split(": ", 1) for line in read.skipped)
+    prefix = f"{{{garbage.namespace}:fleet}}:process:"
+    assert sorted(skipped) == sorted(prefix + name for name, _ in GARBAGE)
+    assert skipped[prefix + "pid-text"] == "not a snapshot (its 'pid' is not an integer)"
+    assert skipped[prefix + "published-nan"] == "not a snapshot (its 'published' is not a finite number)"
+    assert skipped[prefix + "host-escape"] == "not a snapshot (its 'host' is not printable text)"
+    assert skipped[prefix + "stats-null"] == "not a snapshot (its pools[0]['stats'] is not an object)"
+    assert skipped[prefix + "stat-text"] == (
+        "not a snapshot (its pools[0]['stats']['in_use'] is not a finite number)"
+    )
+
+
+def test_the_status_command_reads_a_fleet_holding_garbage(garbage: FleetSettings) -> None:
+    out = StringIO()
+    call_command("redis_pool_status", "--format", "json", "--advise", stdout=out, stderr=StringIO())
+    document = json.loads(out.getvalue())
+    rows = document["fleet"]["aliases"]["default"]["processes"]
+    assert [(row["host"], row["pid"]) for row in rows] == [("web-1", 4242), ("wéb-☃", 4243)]
+    assert len(document["fleet"]["skipped"]) == len(GARBAGE)
+    text = StringIO()
+    call_command("redis_pool_status", stdout=text, stderr=StringIO())
+    assert "\x1b[2J" not in text.getvalue()
+    assert "wéb-☃" in text.getvalue()
+
+
+def test_the_page_reads_a_fleet_holding_garbage(garbage: FleetSettings) -> None:
+    document = fleet_document(5.0)
+    assert document["error"] is None
+    rows = document["aliases"]["default"]["rows"]
+    assert [(row["host"], row["pid"]) for row in rows] == [("web-1", 4242), ("wéb-☃", 4243)]
+    json.loads(json.dumps(document, allow_nan=False))  # what the browser's JSON.parse accepts
+
+
+def test_a_scrape_exports_the_good_snapshots_next_to_garbage(garbage: FleetSettings) -> None:
+    with publisher.suppressed():
+        get_redis().ping()
+        samples = scrape(server=False)
+    pids = {dict(labels)["pid"] for (name, labels) in samples if name == "django_redis_pool_checkouts_total"}
+    assert {"4242", "4243"} <= pids
+    assert samples[("django_redis_pool_fleet_snapshots_skipped", ())] == len(GARBAGE)
+    assert samples[("django_redis_pool_scrape_errors", (("alias", "default"), ("read", "fleet")))] == 0
+
+
+def test_a_key_of_any_bytes_is_shown_escaped(fleet: FleetSettings, real_redis: RedisServer) -> None:
+    client = redis.Redis(host="127.0.0.1", port=real_redis.port, socket_timeout=5)
+    key = f"{{{fleet.namespace}:fleet}}:process:".encode() + b"\xff\x1b[2J"
+    client.set(key, b"{not json", px=60_000)
+    client.zadd(store.index_key(fleet), {key: time.time() + 60})
+    read = store.read_fleet(client, fleet, time.time())
+    assert [line.split(": ", 1)[0] for line in read.skipped] == [
+        f"{{{fleet.namespace}:fleet}}:process:\\xff\\x1b[2J"
+    ]
+
+
+def test_a_snapshot_not_in_utf8_is_skipped_when_the_alias_decodes_responses(
+    real_redis: RedisServer, settings: Any
+) -> None:
+    settings.REDIS_POOL = {
+        "default": {"URL": real_redis.url, "OPTIONS": {"decode_responses": True}, **SAFE_LIMITS}
+    }
+    settings.REDIS_POOL_FLEET = {"ALIAS": "default", "INTERVAL": 10}
+    fleet = get_fleet_settings()
+    assert fleet is not None
+    plant(real_redis, fleet, [("latin-1", json.dumps(good(1)).replace("web-1", "w\xe9b").encode("latin-1"))])
+    store.write_snapshot(real_redis.admin(), fleet, good(4242), time.time())
+    client = store.fleet_client(fleet, 2.0)
+    try:
+        read = store.read_fleet(client, fleet, time.time())
+    finally:
+        client.close()
+    assert [s["pid"] for s in read.snapshots] == [4242]
+    assert [line.split(": ", 1)[1][:35] for line in read.skipped] == ["not a snapshot (invalid JSON: 'utf-"]
