@@ -168,3 +168,22 @@ def test_a_snapshot_not_in_utf8_is_skipped_when_the_alias_decodes_responses(
         client.close()
     assert [s["pid"] for s in read.snapshots] == [4242]
     assert [line.split(": ", 1)[1][:35] for line in read.skipped] == ["not a snapshot (invalid JSON: 'utf-"]
+
+
+def test_a_scrape_reads_the_fleet_from_a_cluster_alias(redis_cluster: Any, settings: Any) -> None:
+    settings.REDIS_POOL = {"default": {"CLUSTER": True, "URL": redis_cluster.url, **SAFE_LIMITS}}
+    settings.REDIS_POOL_FLEET = {"ALIAS": "default", "INTERVAL": 10}
+    fleet = get_fleet_settings()
+    assert fleet is not None
+    client = store.fleet_client(fleet, 2.0)
+    try:
+        store.write_snapshot(client, fleet, good(4242), time.time())
+        with publisher.suppressed():
+            samples = scrape(server=False)
+    finally:
+        client.delete(store.process_key(fleet, good(4242)), store.index_key(fleet))
+        client.close()
+        publisher.stop()
+    assert samples[("django_redis_pool_scrape_errors", (("alias", "default"), ("read", "fleet")))] == 0
+    pids = {dict(labels)["pid"] for (name, labels) in samples if name == "django_redis_pool_checkouts_total"}
+    assert "4242" in pids

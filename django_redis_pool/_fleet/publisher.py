@@ -25,7 +25,7 @@ from .._conf.redaction import redact_text
 from .._pool import events
 from .._registry import sync as registry
 from .snapshot import build_snapshot, identity
-from .store import delete_snapshot, fleet_client, write_snapshot
+from .store import close_client, delete_snapshot, fleet_client, write_snapshot
 
 logger = logging.getLogger("django_redis_pool")
 
@@ -119,7 +119,7 @@ class Publisher:
         client, self.client = self.client, None
         if client is not None:
             try:
-                client.close()
+                close_client(client)
             except Exception:
                 logger.debug("django_redis_pool: closing the fleet connection failed", exc_info=True)
 

@@ -50,6 +50,16 @@ def fleet_client(settings: FleetSettings, timeout: float) -> Any:
     return registry.get_entry(settings.alias).side_client(timeout)
 
 
+def close_client(client: Any) -> None:
+    """Close a :func:`fleet_client` and its socket(s) now: ``close()`` alone leaves the socket of a
+    client built on a pool of its own to the garbage collector (a ``RedisCluster`` has a pool per node,
+    which ``close()`` does disconnect)."""
+    client.close()
+    pool = getattr(client, "connection_pool", None)
+    if pool is not None:
+        pool.disconnect()
+
+
 def write_snapshot(client: Any, settings: FleetSettings, document: dict[str, Any], now: float) -> None:
     """Store one process's snapshot (live for ``settings.ttl``) and list it in the index."""
     key = process_key(settings, document)
