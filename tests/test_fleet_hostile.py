@@ -13,9 +13,11 @@ import pytest
 import redis
 from django.core.management import call_command
 
-from django_redis_pool import get_redis
+from django_redis_pool import apps, get_redis
 from django_redis_pool._conf.fleet import FleetSettings, get_fleet_settings
 from django_redis_pool._fleet import publisher, store
+from django_redis_pool._pool import events
+from django_redis_pool._registry import sync as registry
 from django_redis_pool.fleet_page import fleet_document
 from tests.conftest import SAFE_LIMITS
 from tests.support.fleet_snapshots import pool, snapshot
@@ -187,3 +189,35 @@ def test_a_scrape_reads_the_fleet_from_a_cluster_alias(redis_cluster: Any, setti
     assert samples[("django_redis_pool_scrape_errors", (("alias", "default"), ("read", "fleet")))] == 0
     pids = {dict(labels)["pid"] for (name, labels) in samples if name == "django_redis_pool_checkouts_total"}
     assert "4242" in pids
+
+
+def test_a_connection_after_the_pools_closed_at_exit_starts_no_publisher(fleet: FleetSettings) -> None:
+    client = get_redis()
+    client.ping()
+    assert publisher.current() is not None
+    apps.shutdown()  # atexit: stop publishing, close the pools
+    client.ping()  # a daemon thread still at work reconnects a closed pool
+    assert publisher.current() is None
+
+
+def test_a_connection_while_the_settings_change_starts_no_publisher_on_the_old_pools(
+    fleet: FleetSettings, real_redis: RedisServer, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    get_redis().ping()
+    assert publisher.current() is not None
+    build_all = registry.build_all
+
+    def connect_then_build(raise_errors: bool = True) -> None:
+        # Another thread's request opens a socket on an old pool after the publisher stopped, before
+        # the new pools exist: the listener fires with the registry still holding the old entries.
+        events.connected("default")
+        build_all(raise_errors)
+
+    monkeypatch.setattr(registry, "build_all", connect_then_build)
+    settings.REDIS_POOL_FLEET = {"ALIAS": "default", "INTERVAL": 5}
+    monkeypatch.undo()
+    assert publisher.current() is None  # none until the new pools connect...
+    get_redis().ping()
+    running = publisher.current()
+    assert running is not None  # ...then one, on the new settings
+    assert running.settings.interval == 5.0

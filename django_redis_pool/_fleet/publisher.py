@@ -152,7 +152,9 @@ def ensure_started() -> Publisher | None:
     global _publisher
     with _lock:
         current = _publisher
-        if _suppressed:
+        # Not installed: stopped with the pools (at exit, or until the rebuilt ones connect), though a
+        # listener already called by another thread's new socket may still arrive here.
+        if _suppressed or _on_connected not in events.connected_listeners:
             return None
         if current is not None and current.running:
             return current
@@ -170,9 +172,11 @@ def current() -> Publisher | None:
 
 
 def stop(forget: bool = False) -> None:
-    """Stop this process's publisher (``forget``: and remove its snapshot now)."""
+    """Stop this process's publisher (``forget``: and remove its snapshot now); none starts again
+    until :func:`install`."""
     global _publisher
     with _lock:
+        events.unlisten_connected(_on_connected)
         found, _publisher = _publisher, None
     if found is not None and found.pid == os.getpid():
         found.stop(forget)
