@@ -4,6 +4,8 @@ whatever is in the namespace, the status command, the page and the metrics still
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from collections.abc import Iterator
 from io import StringIO
@@ -11,7 +13,7 @@ from typing import Any
 
 import pytest
 import redis
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from django_redis_pool import apps, get_redis
 from django_redis_pool._conf.fleet import FleetSettings, get_fleet_settings
@@ -22,6 +24,7 @@ from django_redis_pool.fleet_page import fleet_document
 from tests.conftest import SAFE_LIMITS
 from tests.support.fleet_snapshots import pool, snapshot
 from tests.support.redis_server import RedisServer
+from tests.test_fleet_publish import eventually as wait_for
 from tests.test_metrics import scrape
 
 
@@ -221,3 +224,31 @@ def test_a_connection_while_the_settings_change_starts_no_publisher_on_the_old_p
     running = publisher.current()
     assert running is not None  # ...then one, on the new settings
     assert running.settings.interval == 5.0
+
+
+def test_a_stalled_server_leaves_no_publisher_thread_stuck(settings: Any) -> None:
+    """SIGSTOP: the server accepts nothing and answers nothing; the side client's timeouts bound it."""
+    with RedisServer() as server:
+        assert server.process is not None
+        settings.REDIS_POOL = {"default": {"URL": server.url, **SAFE_LIMITS}}
+        settings.REDIS_POOL_FLEET = {"ALIAS": "default", "INTERVAL": 0.2}
+        try:
+            get_redis().ping()
+            running = publisher.current()
+            assert running is not None
+            assert running.timeout == 0.5  # each socket operation of the publisher, at most
+            assert wait_for(lambda: running.published >= 1)
+            os.kill(server.process.pid, signal.SIGSTOP)
+            try:
+                assert wait_for(lambda: running.failures >= 2, within=30)
+                out = StringIO()
+                with pytest.raises(CommandError):
+                    call_command("redis_pool_status", "--no-server", "--timeout", "0.5", stdout=out)
+                assert fleet_document(0.5)["error"].startswith("TimeoutError: Timeout")
+                publisher.stop(forget=True)
+                running.thread.join(10)
+                assert running.thread.is_alive() is False
+            finally:
+                os.kill(server.process.pid, signal.SIGCONT)
+        finally:
+            publisher.stop()
