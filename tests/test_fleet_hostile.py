@@ -4,8 +4,10 @@ whatever is in the namespace, the status command, the page and the metrics still
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from io import StringIO
@@ -19,6 +21,7 @@ from django_redis_pool import apps, get_redis
 from django_redis_pool._conf.fleet import FleetSettings, get_fleet_settings
 from django_redis_pool._fleet import publisher, store
 from django_redis_pool._pool import events
+from django_redis_pool._registry import loops
 from django_redis_pool._registry import sync as registry
 from django_redis_pool.fleet_page import fleet_document
 from tests.conftest import SAFE_LIMITS
@@ -252,3 +255,30 @@ def test_a_stalled_server_leaves_no_publisher_thread_stuck(settings: Any) -> Non
                 os.kill(server.process.pid, signal.SIGCONT)
         finally:
             publisher.stop()
+
+
+def _child_uses_its_pools(ready: Any) -> None:
+    def work() -> None:
+        loops.loop_pools("default")  # what the child's publisher reads every interval
+        get_redis().ping()  # the child's first connection starts its publisher
+        running = publisher.current()
+        if running is not None and wait_for(lambda: running.published >= 1):
+            ready.set()
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    thread.join(20)
+    os._exit(0)
+
+
+def test_a_child_forked_while_the_publisher_holds_locks_publishes(fleet: FleetSettings) -> None:
+    """The parent's publisher thread takes the loops' lock and its own at every snapshot: a fork at that
+    moment copies them taken, and the child must not wait for a thread it does not have."""
+    get_redis().ping()
+    context = multiprocessing.get_context("fork")
+    ready = context.Event()
+    with loops._lock, publisher._lock:  # as the parent's publisher thread holds them mid-snapshot
+        child = context.Process(target=_child_uses_its_pools, args=(ready,))
+        child.start()
+    child.join(30)
+    assert ready.is_set() is True
