@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import re
+import shutil
 import signal
 import threading
 import time
@@ -24,11 +26,15 @@ from django_redis_pool._pool import events
 from django_redis_pool._registry import loops
 from django_redis_pool._registry import sync as registry
 from django_redis_pool.fleet_page import fleet_document
+from django_redis_pool.management.commands import redis_pool_status
+from django_redis_pool.management.commands._fleet_text import fit
 from tests.conftest import SAFE_LIMITS
 from tests.support.fleet_snapshots import pool, snapshot
 from tests.support.redis_server import RedisServer
 from tests.test_fleet_publish import eventually as wait_for
 from tests.test_metrics import scrape
+
+ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @pytest.fixture
@@ -282,3 +288,25 @@ def test_a_child_forked_while_the_publisher_holds_locks_publishes(fleet: FleetSe
         child.start()
     child.join(30)
     assert ready.is_set() is True
+
+
+def test_watch_on_a_narrow_terminal_cuts_its_lines_like_top(
+    fleet: FleetSettings, real_redis: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.write_snapshot(
+        real_redis.admin(), fleet, good(4242, host="a-long-host-name.example.com"), time.time()
+    )
+    out = StringIO()
+    monkeypatch.setattr(out, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr(shutil, "get_terminal_size", lambda *args: os.terminal_size((50, 20)))
+    call_command("redis_pool_status", "--watch", "1", "--frames", "1", "--no-server", stdout=out)
+    lines = out.getvalue().removeprefix(redis_pool_status.CLEAR_SCREEN).splitlines()
+    assert max(len(ESCAPE.sub("", line)) for line in lines) == 50
+    assert any(line.startswith("    HOST ") for line in lines)
+
+
+def test_fit_keeps_the_colours_and_cuts_the_text() -> None:
+    red = "\x1b[31;1m" + "x" * 10 + "\x1b[0m"
+    assert fit("  " + red, 6) == "  \x1b[31;1mxxxx\x1b[0m"
+    assert fit("  " + red, None) == "  " + red
+    assert fit("short", 50) == "short"
