@@ -28,9 +28,10 @@ from django_redis_pool._registry import sync as registry
 from django_redis_pool.fleet_page import fleet_document
 from django_redis_pool.management.commands import redis_pool_status
 from django_redis_pool.management.commands._fleet_text import fit
-from tests.conftest import SAFE_LIMITS
+from tests.conftest import SAFE_LIMITS, require_binaries
 from tests.support.fleet_snapshots import pool, snapshot
 from tests.support.redis_server import RedisServer
+from tests.support.topologies import RedisClusterTopology
 from tests.test_fleet_publish import eventually as wait_for
 from tests.test_metrics import scrape
 
@@ -310,3 +311,26 @@ def test_fit_keeps_the_colours_and_cuts_the_text() -> None:
     assert fit("  " + red, 6) == "  \x1b[31;1mxxxx\x1b[0m"
     assert fit("  " + red, None) == "  " + red
     assert fit("short", 50) == "short"
+
+
+@pytest.mark.slow
+def test_a_stalled_cluster_node_bounds_a_fleet_read_by_its_timeout(settings: Any) -> None:
+    """RedisCluster retries with backoff and a new slot map each time: the side client must not, or a
+    1 s read took 11 s (the status command's --timeout, a scrape's, the page's)."""
+    require_binaries("redis-server", "redis-cli")
+    with RedisClusterTopology() as cluster:
+        settings.REDIS_POOL = {"default": {"CLUSTER": True, "URL": cluster.url, **SAFE_LIMITS}}
+        settings.REDIS_POOL_FLEET = {"ALIAS": "default", "INTERVAL": 10}
+        fleet = get_fleet_settings()
+        assert fleet is not None
+        owner = cluster.processes[cluster.owner_of(cluster.key_slot(store.index_key(fleet)))]
+        client = store.fleet_client(fleet, 1.0)
+        os.kill(owner.pid, signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            with pytest.raises(redis.TimeoutError):
+                store.read_fleet(client, fleet, time.time())
+            assert time.monotonic() - started < 5.0
+        finally:
+            os.kill(owner.pid, signal.SIGCONT)
+            store.close_client(client)
