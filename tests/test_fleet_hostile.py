@@ -22,6 +22,7 @@ from django.core.management import CommandError, call_command
 from django_redis_pool import apps, get_redis
 from django_redis_pool._conf.fleet import FleetSettings, get_fleet_settings
 from django_redis_pool._fleet import publisher, store
+from django_redis_pool._fleet.view import fleet_view
 from django_redis_pool._pool import events
 from django_redis_pool._registry import loops
 from django_redis_pool._registry import sync as registry
@@ -29,7 +30,7 @@ from django_redis_pool.fleet_page import fleet_document
 from django_redis_pool.management.commands import redis_pool_status
 from django_redis_pool.management.commands._fleet_text import fit
 from tests.conftest import SAFE_LIMITS, require_binaries
-from tests.support.fleet_snapshots import pool, snapshot
+from tests.support.fleet_snapshots import Read, pool, snapshot
 from tests.support.redis_server import RedisServer
 from tests.support.topologies import RedisClusterTopology
 from tests.test_fleet_publish import eventually as wait_for
@@ -334,3 +335,13 @@ def test_a_stalled_cluster_node_bounds_a_fleet_read_by_its_timeout(settings: Any
         finally:
             os.kill(owner.pid, signal.SIGCONT)
             store.close_client(client)
+
+
+def test_a_publishing_process_running_the_status_command_is_not_flagged_for_its_own_snapshot() -> None:
+    """call_command("redis_pool_status") in a process that publishes (a shell, an admin action): the
+    server lists its connections as the command's own, and its snapshot must not be called orphaned."""
+    mine = snapshot(5, pool(idle=1), host="web-1")
+    server = [{"host": "web-1", "pid": 5, "connections": 1, "this_process": True}]
+    view = fleet_view(Read([mine]), ["default"], {"default": server})["aliases"]["default"]
+    assert (view["processes"][0]["flags"], view["processes"][0]["connections"]) == ([], 1)
+    assert view["flagged"] == []
