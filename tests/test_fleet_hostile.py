@@ -345,3 +345,16 @@ def test_a_publishing_process_running_the_status_command_is_not_flagged_for_its_
     view = fleet_view(Read([mine]), ["default"], {"default": server})["aliases"]["default"]
     assert (view["processes"][0]["flags"], view["processes"][0]["connections"]) == ([], 1)
     assert view["flagged"] == []
+
+
+def test_one_failed_write_retries_after_one_interval_then_backs_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A snapshot lives 3 intervals: retrying a single failed write only after 2 (and up to 10% later)
+    let it expire, and its process vanish from the fleet and get flagged, for one blip."""
+    running = publisher.Publisher(FleetSettings(alias="default", interval=10.0))
+
+    def refused(settings: FleetSettings, timeout: float) -> Any:
+        raise redis.ConnectionError("refused")
+
+    monkeypatch.setattr(publisher, "fleet_client", refused)
+    delays = [running.publish_once() for _ in range(5)]
+    assert delays == [10.0, 20.0, 30.0, 30.0, 30.0]

@@ -88,7 +88,8 @@ class Publisher:
                     settings.alias,
                     self.describe(exc),
                 )
-            backoff: float = settings.interval * 2.0 ** min(self.failures, 16)
+            # The first retry after one interval: a snapshot lives three, so one blip does not expire it.
+            backoff: float = settings.interval * 2.0 ** min(self.failures - 1, 16)
             return min(backoff, max(settings.interval, MAX_BACKOFF))
         if self.failures:
             logger.warning(
