@@ -64,7 +64,11 @@ class Command(PoolsText):
             "--alias", action="append", dest="aliases", metavar="ALIAS", help="Only this alias (repeatable)."
         )
         parser.add_argument("--format", choices=["text", "json"], default="text", help="Output format.")
-        parser.add_argument("--no-server", action="store_true", help="Do not contact the servers.")
+        parser.add_argument(
+            "--no-server",
+            action="store_true",
+            help="Do not ask the servers for their status (the fleet, with REDIS_POOL_FLEET, is still read).",
+        )
         parser.add_argument(
             "--timeout",
             type=positive_seconds,
