@@ -358,3 +358,19 @@ def test_one_failed_write_retries_after_one_interval_then_backs_off(monkeypatch:
     monkeypatch.setattr(publisher, "fleet_client", refused)
     delays = [running.publish_once() for _ in range(5)]
     assert delays == [10.0, 20.0, 30.0, 30.0, 30.0]
+
+
+def test_clocks_skewed_by_more_than_a_ttl_hide_no_process(
+    fleet: FleetSettings, real_redis: RedisServer
+) -> None:
+    """Hosts' clocks differ: a writer whose clock runs ahead used to drop the others' live entries from
+    the index at each write, and a reader whose clock runs ahead saw none. The keys' own TTL is the
+    server's: it decides what is live."""
+    now = time.time()
+    client = real_redis.admin()
+    store.write_snapshot(client, fleet, good(1, host="web-1"), now)
+    ahead = now + fleet.ttl * 1.5  # web-2's clock runs 45 s ahead
+    store.write_snapshot(client, fleet, {**good(2, host="web-2"), "published": ahead}, ahead)
+    pids = [s["pid"] for s in store.read_fleet(client, fleet, now).snapshots]
+    assert pids == [1, 2]
+    assert [s["pid"] for s in store.read_fleet(client, fleet, now + 5 * fleet.ttl).snapshots] == [1, 2]

@@ -68,8 +68,9 @@ def write_snapshot(client: Any, settings: FleetSettings, document: dict[str, Any
     pipe = client.pipeline(transaction=False)
     pipe.set(key, json.dumps(document, separators=(",", ":")), px=ttl_ms)
     pipe.zadd(index, {key: now + settings.ttl})
-    # The index forgets processes whose snapshot expired, and goes itself when every process has.
-    pipe.zremrangebyscore(index, "-inf", now)
+    # The index forgets processes whose snapshot expired, and goes itself when every process has. A TTL
+    # late: by this process's clock, and a host whose clock runs ahead must not drop live entries.
+    pipe.zremrangebyscore(index, "-inf", now - settings.ttl)
     pipe.pexpire(index, ttl_ms)
     pipe.execute()
 
@@ -86,7 +87,8 @@ def delete_snapshot(client: Any, settings: FleetSettings, who: dict[str, Any]) -
 def read_fleet(client: Any, settings: FleetSettings, now: float) -> FleetRead:
     """Every live snapshot (each with ``age_s``: seconds since it was published), sorted by host and
     pid, and a line for each one skipped (another schema, or not JSON)."""
-    keys = list(client.zrangebyscore(index_key(settings), now, "+inf", 0, MAX_PROCESSES))
+    # Every listed key, not those live by this reader's clock: the keys' TTL (the server's) decides.
+    keys = list(client.zrangebyscore(index_key(settings), "-inf", "+inf", 0, MAX_PROCESSES))
     snapshots: list[dict[str, Any]] = []
     skipped: list[str] = []
     for start in range(0, len(keys), CHUNK):
