@@ -26,7 +26,7 @@ from ._conf.fleet import FleetSettings, get_fleet_settings
 from ._conf.probes import health_timeout
 from ._conf.redaction import redact_text
 from ._conf.settings import get_settings
-from ._fleet.store import FleetRead, fleet_client, read_fleet
+from ._fleet.store import FleetRead, close_client, fleet_client, read_fleet
 from ._fleet.view import fleet_view
 
 TEMPLATE = "django_redis_pool/fleet.html"
@@ -91,7 +91,7 @@ def _read(fleet_settings: FleetSettings, timeout: float, now: float) -> FleetRea
     try:
         return read_fleet(client, fleet_settings, now)
     finally:
-        client.close()
+        close_client(client)
 
 
 def empty_alias() -> dict[str, Any]:

@@ -204,8 +204,7 @@ class PoolCollector(Collector):
             try:
                 found = store.read_fleet(client, settings, time.time())
             finally:
-                client.close()
-                client.connection_pool.disconnect()
+                store.close_client(client)
         # A scrape must not fail as a whole (it would lose this process's metrics too): what failed is
         # in scrape_errors, and in the log once per outage.
         except Exception as exc:

@@ -25,7 +25,7 @@ from .._conf.redaction import redact_text
 from .._pool import events
 from .._registry import sync as registry
 from .snapshot import build_snapshot, identity
-from .store import delete_snapshot, fleet_client, write_snapshot
+from .store import close_client, delete_snapshot, fleet_client, write_snapshot
 
 logger = logging.getLogger("django_redis_pool")
 
@@ -88,7 +88,8 @@ class Publisher:
                     settings.alias,
                     self.describe(exc),
                 )
-            backoff: float = settings.interval * 2.0 ** min(self.failures, 16)
+            # The first retry after one interval: a snapshot lives three, so one blip does not expire it.
+            backoff: float = settings.interval * 2.0 ** min(self.failures - 1, 16)
             return min(backoff, max(settings.interval, MAX_BACKOFF))
         if self.failures:
             logger.warning(
@@ -119,7 +120,7 @@ class Publisher:
         client, self.client = self.client, None
         if client is not None:
             try:
-                client.close()
+                close_client(client)
             except Exception:
                 logger.debug("django_redis_pool: closing the fleet connection failed", exc_info=True)
 
@@ -152,7 +153,9 @@ def ensure_started() -> Publisher | None:
     global _publisher
     with _lock:
         current = _publisher
-        if _suppressed:
+        # Not installed: stopped with the pools (at exit, or until the rebuilt ones connect), though a
+        # listener already called by another thread's new socket may still arrive here.
+        if _suppressed or _on_connected not in events.connected_listeners:
             return None
         if current is not None and current.running:
             return current
@@ -170,9 +173,11 @@ def current() -> Publisher | None:
 
 
 def stop(forget: bool = False) -> None:
-    """Stop this process's publisher (``forget``: and remove its snapshot now)."""
+    """Stop this process's publisher (``forget``: and remove its snapshot now); none starts again
+    until :func:`install`."""
     global _publisher
     with _lock:
+        events.unlisten_connected(_on_connected)
         found, _publisher = _publisher, None
     if found is not None and found.pid == os.getpid():
         found.stop(forget)

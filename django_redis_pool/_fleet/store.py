@@ -9,10 +9,11 @@ tag: on a Cluster alias they live in one slot, and one MGET reads the whole flee
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from .._conf.fleet import FleetSettings
+from .._pool.counters import STATS_KEYS
 from .._registry import sync as registry
 from .snapshot import SCHEMA
 
@@ -20,6 +21,11 @@ from .snapshot import SCHEMA
 CHUNK = 500
 # A reader lists at most this many processes (a fleet of thousands is a bug to see, not to read).
 MAX_PROCESSES = 10_000
+# A snapshot's numbers stay within what a float holds exactly: a reader sums, compares and writes them
+# again as JSON, which the page's JSON.parse must accept (no NaN, no Infinity).
+MAX_NUMBER = 2.0**53
+# The stats a reader computes with (an asyncio row's "loops" too); other keys are not read.
+NUMERIC_STATS = (*STATS_KEYS, "loops")
 
 
 class FleetRead(NamedTuple):
@@ -44,6 +50,16 @@ def fleet_client(settings: FleetSettings, timeout: float) -> Any:
     return registry.get_entry(settings.alias).side_client(timeout)
 
 
+def close_client(client: Any) -> None:
+    """Close a :func:`fleet_client` and its socket(s) now: ``close()`` alone leaves the socket of a
+    client built on a pool of its own to the garbage collector (a ``RedisCluster`` has a pool per node,
+    which ``close()`` does disconnect)."""
+    client.close()
+    pool = getattr(client, "connection_pool", None)
+    if pool is not None:
+        pool.disconnect()
+
+
 def write_snapshot(client: Any, settings: FleetSettings, document: dict[str, Any], now: float) -> None:
     """Store one process's snapshot (live for ``settings.ttl``) and list it in the index."""
     key = process_key(settings, document)
@@ -52,8 +68,9 @@ def write_snapshot(client: Any, settings: FleetSettings, document: dict[str, Any
     pipe = client.pipeline(transaction=False)
     pipe.set(key, json.dumps(document, separators=(",", ":")), px=ttl_ms)
     pipe.zadd(index, {key: now + settings.ttl})
-    # The index forgets processes whose snapshot expired, and goes itself when every process has.
-    pipe.zremrangebyscore(index, "-inf", now)
+    # The index forgets processes whose snapshot expired, and goes itself when every process has. A TTL
+    # late: by this process's clock, and a host whose clock runs ahead must not drop live entries.
+    pipe.zremrangebyscore(index, "-inf", now - settings.ttl)
     pipe.pexpire(index, ttl_ms)
     pipe.execute()
 
@@ -70,7 +87,8 @@ def delete_snapshot(client: Any, settings: FleetSettings, who: dict[str, Any]) -
 def read_fleet(client: Any, settings: FleetSettings, now: float) -> FleetRead:
     """Every live snapshot (each with ``age_s``: seconds since it was published), sorted by host and
     pid, and a line for each one skipped (another schema, or not JSON)."""
-    keys = [_text(k) for k in client.zrangebyscore(index_key(settings), now, "+inf", 0, MAX_PROCESSES)]
+    # Every listed key, not those live by this reader's clock: the keys' TTL (the server's) decides.
+    keys = list(client.zrangebyscore(index_key(settings), "-inf", "+inf", 0, MAX_PROCESSES))
     snapshots: list[dict[str, Any]] = []
     skipped: list[str] = []
     for start in range(0, len(keys), CHUNK):
@@ -80,7 +98,7 @@ def read_fleet(client: Any, settings: FleetSettings, now: float) -> FleetRead:
                 continue  # expired between the two reads
             document, problem = parse_snapshot(raw)
             if document is None:
-                skipped.append(f"{key}: {problem}")
+                skipped.append(f"{_shown(key)}: {problem}")
                 continue
             document["age_s"] = round(max(0.0, now - float(document["published"])), 3)
             snapshots.append(document)
@@ -102,11 +120,57 @@ def parse_snapshot(raw: bytes | str) -> tuple[dict[str, Any] | None, str]:
     missing = [k for k in ("host", "pid", "started", "published", "pools") if k not in document]
     if missing or not isinstance(document["pools"], list):
         return None, f"not a snapshot (missing {', '.join(missing) or 'a list of pools'})"
+    wrong = _wrong_value(document)
+    if wrong:
+        return None, f"not a snapshot (its {wrong})"
     return document, ""
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+def _number(value: Any) -> bool:
+    # abs() <= MAX_NUMBER also refuses NaN, the infinities and ints too large for a float.
+    return isinstance(value, int | float) and not isinstance(value, bool) and abs(value) <= MAX_NUMBER
+
+
+def _label(value: Any) -> bool:
+    # Unicode is fine; control characters are not (they would reach a terminal as escape sequences).
+    return isinstance(value, str) and value.isprintable()
+
+
+def _wrong_value(document: Mapping[str, Any]) -> str:
+    """What of a snapshot the readers could not use ("" when nothing): a wrong type, a non-finite or
+    huge number, a label with control characters."""
+    checks = [
+        ("'host'", document["host"], _label, "printable text"),
+        ("'pid'", document["pid"], lambda v: _number(v) and isinstance(v, int) and v >= 0, "an integer"),
+        ("'started'", document["started"], _number, "a finite number"),
+        ("'published'", document["published"], _number, "a finite number"),
+    ]
+    checks += [
+        (repr(key), document[key], _label, "printable text") for key in ("role", "version") if key in document
+    ]
+    for index, pool in enumerate(document["pools"]):
+        where = f"pools[{index}]"
+        if not isinstance(pool, dict):
+            return f"{where} is not an object"
+        checks += [
+            (f"{where}[{key!r}]", pool.get(key, ""), _label, "printable text")
+            for key in ("alias", "node", "driver")
+        ]
+        stats = pool.get("stats")
+        if not isinstance(stats, dict):
+            return f"{where}['stats'] is not an object"
+        checks += [
+            (f"{where}['stats'][{key!r}]", stats[key], lambda v: v is None or _number(v), "a finite number")
+            for key in NUMERIC_STATS
+            if key in stats
+        ]
+    return next((f"{name} is not {what}" for name, value, ok, what in checks if not ok(value)), "")
+
+
+def _shown(key: bytes | str) -> str:
+    """A key as a line may show it: anyone who can write to the server names keys, in any bytes."""
+    text = key.decode(errors="backslashreplace") if isinstance(key, bytes) else key
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 def keys_of(snapshots: Iterable[dict[str, Any]], settings: FleetSettings) -> list[str]:

@@ -115,8 +115,13 @@ def alias_view(
             for p in server
             if not p.get("this_process", False)  # the status command's own: it never publishes
         }
+        # ...unless it is run in a process that does (call_command in a shell): its row is not orphaned.
+        mine = {
+            (str(p["host"]), int(p["pid"])): int(p["connections"]) for p in server if p.get("this_process")
+        }
         for row in rows:
-            row["connections"] = listed.get((row["host"], row["pid"]), 0)
+            key = (row["host"], row["pid"])
+            row["connections"] = listed.get(key, mine.get(key, 0))
             if row["connections"] == 0 and row["in_use"] + row["idle"] > 0:
                 row["flags"].append(NO_CONNECTIONS)
                 flagged.append(_flag(row["host"], row["pid"], NO_CONNECTIONS, 0, row["in_use"] + row["idle"]))

@@ -68,6 +68,16 @@ _lock = threading.Lock()
 _loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopPools] = weakref.WeakKeyDictionary()
 
 
+def _after_fork_in_child() -> None:
+    global _lock
+    # A thread of the parent may have held it (its fleet publisher reads loop_pools every interval):
+    # copied taken, it would never be released in the child.
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def get_async_redis(alias: str = DEFAULT_ALIAS) -> redis.asyncio.Redis:
     """The ``redis.asyncio.Redis`` client of ``alias`` for the running event loop (a
     ``redis.asyncio.cluster.RedisCluster`` for a Cluster alias). Call it inside async code."""

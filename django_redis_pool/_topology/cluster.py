@@ -11,7 +11,10 @@ from __future__ import annotations
 import threading
 from typing import Any, cast
 
+import redis
+from redis.backoff import NoBackoff
 from redis.cluster import ClusterNode, RedisCluster
+from redis.retry import Retry
 
 from .._conf.build_errors import BUILD_ERRORS, setting_error
 from .._conf.settings import PoolSettings
@@ -19,6 +22,15 @@ from .._pool import compat
 from .._pool.counters import summarize
 from .._pool.thread_driver import BlockingPool, NonBlockingPool, Pool
 from .entry import PoolEntry, effective_limits, pool_arguments, side_arguments
+
+
+def _no_cluster_retries() -> dict[str, Any]:
+    # RedisCluster retries a failed command itself, with backoff and a new slot map each time: with its
+    # `retry` in redis-py 6+, `cluster_error_retry_attempts` (deprecated since) in 5. A side client's
+    # callers bound it by its timeout: with retries, one stalled node held a 1 s read 11 s.
+    if int(redis.__version__.split(".")[0]) < 6:
+        return {"cluster_error_retry_attempts": 0}
+    return {"retry": Retry(NoBackoff(), 0)}
 
 
 def node_pool_class(settings: PoolSettings) -> type[Pool]:
@@ -86,7 +98,9 @@ class ClusterEntry(PoolEntry):
         _, kwargs = self.connection_arguments()
         kwargs = side_arguments(kwargs, timeout)
         kwargs.pop("db", None)
+        kwargs.pop("retry", None)
         return RedisCluster(
+            **_no_cluster_retries(),
             url=self.settings.url,
             startup_nodes=[ClusterNode(host, port) for host, port in self.settings.cluster.startup_nodes],
             max_connections=2,

@@ -87,9 +87,11 @@ class PoolEntry:
 
 
 def side_arguments(kwargs: dict[str, Any], timeout: float) -> dict[str, Any]:
-    """Connection arguments for a side connection: bounded timeouts, no name, no retries."""
+    """Connection arguments for a side connection: bounded timeouts, no name, no retries, bytes
+    replies (its readers decode what they read themselves: a value that is not UTF-8 is theirs to
+    skip, not an error of the whole reply)."""
     side = {k: v for k, v in kwargs.items() if k not in ("client_name", "retry", "connection_pool")}
-    side.update(socket_timeout=timeout, socket_connect_timeout=timeout, retry=None)
+    side.update(socket_timeout=timeout, socket_connect_timeout=timeout, retry=None, decode_responses=False)
     return side
 
 

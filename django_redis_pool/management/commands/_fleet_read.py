@@ -22,10 +22,7 @@ def read_snapshots(settings: FleetSettings, timeout: float) -> store.FleetRead:
     try:
         return store.read_fleet(client, settings, time.time())
     finally:
-        client.close()
-        pool = getattr(client, "connection_pool", None)  # a RedisCluster has one per node instead
-        if pool is not None:
-            pool.disconnect()
+        store.close_client(client)
 
 
 def fleet_sections(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -32,6 +33,25 @@ COLUMNS = (
 )
 RATE_COLUMNS = ("CHECKOUTS/S", "WAITS/S", "EXHAUSTED/S")
 RATE_KEYS = ("checkouts_per_s", "waits_per_s", "exhausted_per_s")
+# self.style's colours: kept whole when a line is cut, and not counted in its width.
+_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def fit(line: str, width: int | None) -> str:
+    """``line`` cut to ``width`` visible characters (None: whole), as ``top`` cuts its lines to the
+    terminal: a wrapped table is unreadable."""
+    if width is None or len(_ESCAPE.sub("", line)) <= width:
+        return line
+    parts, shown, position = [], 0, 0
+    for match in [*_ESCAPE.finditer(line), None]:
+        end = len(line) if match is None else match.start()
+        text = line[position:end][: max(0, width - shown)]
+        parts.append(text)
+        shown += len(text)
+        if match is not None:
+            parts.append(match.group())
+            position = match.end()
+    return "".join(parts)
 
 
 def aligned(rows: Sequence[Sequence[Any]], left: int) -> list[str]:

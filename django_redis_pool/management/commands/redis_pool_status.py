@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shutil
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,7 +20,7 @@ from django_redis_pool._registry import sync as registry
 from django_redis_pool._report import build_report, unreachable
 
 from ._fleet_read import fleet_sections
-from ._fleet_text import advice_lines, fleet_lines
+from ._fleet_text import advice_lines, fit, fleet_lines
 from ._status_text import PoolsText
 
 # A readiness probe that waits longer than this is not probing anything.
@@ -63,7 +64,11 @@ class Command(PoolsText):
             "--alias", action="append", dest="aliases", metavar="ALIAS", help="Only this alias (repeatable)."
         )
         parser.add_argument("--format", choices=["text", "json"], default="text", help="Output format.")
-        parser.add_argument("--no-server", action="store_true", help="Do not contact the servers.")
+        parser.add_argument(
+            "--no-server",
+            action="store_true",
+            help="Do not ask the servers for their status (the fleet, with REDIS_POOL_FLEET, is still read).",
+        )
         parser.add_argument(
             "--timeout",
             type=positive_seconds,
@@ -148,6 +153,7 @@ class Command(PoolsText):
             raise CommandError("--watch shows the fleet: set REDIS_POOL_FLEET first.", returncode=1)
         tracker, frames, shown = RateTracker(), options["frames"], 0
         terminal = self.stdout.isatty()
+        width = shutil.get_terminal_size().columns if terminal else None
         try:
             while frames is None or shown < frames:
                 started = time.monotonic()
@@ -157,7 +163,7 @@ class Command(PoolsText):
                     self.stdout.write(CLEAR_SCREEN, ending="")
                 elif shown:
                     self.stdout.write("")
-                self.render_frame(document, fleet_settings, rates, every)
+                self.render_frame(document, fleet_settings, rates, every, width)
                 shown += 1
                 if frames is None or shown < frames:
                     time.sleep(max(0.0, every - (time.monotonic() - started)))
@@ -165,34 +171,40 @@ class Command(PoolsText):
             self.stdout.write("")
 
     def render_frame(
-        self, document: dict[str, Any], settings: FleetSettings, rates: dict[str, Any] | None, every: float
+        self,
+        document: dict[str, Any],
+        settings: FleetSettings,
+        rates: dict[str, Any] | None,
+        every: float,
+        width: int | None = None,
     ) -> None:
         stamp = time.strftime("%H:%M:%S")
-        self.stdout.write(f"redis_pool_status --watch {every:g}  {stamp}  (Ctrl-C to stop)")
+        lines = [f"redis_pool_status --watch {every:g}  {stamp}  (Ctrl-C to stop)"]
         for alias, pool in document["pools"].items():
             if unreachable(pool):
-                self.stdout.write(self.style.ERROR(f"Redis unreachable for {alias!r}."))
+                lines.append(self.style.ERROR(f"Redis unreachable for {alias!r}."))
         if document["fleet_error"] is not None:
-            self.stdout.write(self.style.ERROR(document["fleet_error"]))
-        self.render_fleet(document, settings, rates)
+            lines.append(self.style.ERROR(document["fleet_error"]))
+        for line in [*lines, *self.fleet_text(document, settings, rates)]:
+            self.stdout.write(fit(line, width))
 
     def render_json(self, document: dict[str, Any], settings: FleetSettings | None) -> None:
         self.stdout.write(json.dumps(document, indent=2, sort_keys=True))
 
-    def render_fleet(
+    def fleet_text(
         self, document: dict[str, Any], settings: FleetSettings | None, rates: dict[str, Any] | None = None
-    ) -> None:
+    ) -> list[str]:
         style = self.style
-        for line in fleet_lines(
+        lines = fleet_lines(
             document["fleet"], settings, style.MIGRATE_HEADING, style.WARNING, style.ERROR, rates
-        ):
-            self.stdout.write(line)
+        )
         if document["advice"] is not None:
-            for line in advice_lines(document["advice"], style.WARNING, style.NOTICE):
-                self.stdout.write(line)
+            lines += advice_lines(document["advice"], style.WARNING, style.NOTICE)
+        return lines
 
     def render_text(self, document: dict[str, Any], settings: FleetSettings | None) -> None:
         self.render_pools(document)
-        self.render_fleet(document, settings)
+        for line in self.fleet_text(document, settings):
+            self.stdout.write(line)
         if document["fleet_error"] is not None:
             self.stdout.write(self.style.ERROR(document["fleet_error"]))
