@@ -22,7 +22,7 @@ import redis.asyncio
 from redis.exceptions import RedisError
 
 from ..exceptions import PoolExhaustedError
-from . import compat, events
+from . import compat, events, retire
 from .counters import Snapshot, leak_message, summarize
 from .naming import format_client_name, pool_repr
 from .policy import CREATE, EXHAUSTED, IGNORED, WAIT, PoolPolicy
@@ -34,7 +34,7 @@ _monotonic = time.monotonic
 Waiter = asyncio.Future[None]
 
 
-class AsyncPool(compat.RedisPyState, redis.asyncio.ConnectionPool):
+class AsyncPool(compat.RedisPyState, retire.AsyncRetiring, redis.asyncio.ConnectionPool):
     """A fair, bounded, counted asyncio pool for one alias on one event loop."""
 
     _policy: PoolPolicy[Any, Waiter]
@@ -192,7 +192,7 @@ class AsyncPool(compat.RedisPyState, redis.asyncio.ConnectionPool):
             await compat.dispatch_released_async(self, connection)
         finally:
             self._releasing.discard(connection)
-            woken = policy.release(connection, _monotonic() if policy.timed else 0.0)
+            woken = policy.release(connection, _monotonic() if policy.timed else 0.0, not self.retired)
             if woken is not IGNORED and isinstance(woken, asyncio.Future):
                 self._wake(woken)
         if policy.chores:

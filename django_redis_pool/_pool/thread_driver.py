@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ..exceptions import PoolExhaustedError
-from . import compat, events, probe
+from . import compat, events, probe, retire
 from .counters import Snapshot, leak_message, summarize
 from .naming import format_client_name, pool_repr
 from .policy import CREATE, EXHAUSTED, IGNORED, WAIT, PoolPolicy
@@ -51,7 +51,7 @@ def finish(pool: str, chores: list[Any]) -> None:
             chore.disconnect()
 
 
-class Pool(compat.RedisPyState, redis.ConnectionPool):
+class Pool(compat.RedisPyState, retire.Retiring, redis.ConnectionPool):
     """The shared implementation; use :class:`BlockingPool` or :class:`NonBlockingPool`."""
 
     blocking: bool
