@@ -19,10 +19,9 @@ import time
 from typing import Any
 
 import redis.asyncio
-from redis.exceptions import RedisError
 
 from ..exceptions import PoolExhaustedError
-from . import compat, events, retire
+from . import compat, errors, events, retire
 from .counters import Snapshot, leak_message, summarize
 from .naming import format_client_name, pool_repr
 from .policy import CREATE, EXHAUSTED, IGNORED, WAIT, PoolPolicy
@@ -92,7 +91,7 @@ class AsyncPool(compat.RedisPyState, retire.AsyncRetiring, redis.asyncio.Connect
     def make_connection(self) -> Any:
         parent: Any = super()  # redis-py 5's asyncio pool is untyped
         connection = parent.make_connection()
-        compat.on_connect(connection, self._on_connect)
+        errors.watch_connects(self, connection, self._on_connect, None)
         return connection
 
     def _on_connect(self, connection: Any) -> None:
@@ -113,7 +112,7 @@ class AsyncPool(compat.RedisPyState, retire.AsyncRetiring, redis.asyncio.Connect
                 await self._finish(nowait=True)
             await self.ensure_connection(connection)
         except BaseException as exc:
-            policy.checkout_failed(isinstance(exc, RedisError | OSError))
+            policy.checkout_failed(errors.uncounted(exc))
             await self.release(connection)
             raise
         return connection

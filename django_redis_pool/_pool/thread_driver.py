@@ -16,11 +16,10 @@ from typing import Any
 
 import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ..exceptions import PoolExhaustedError
-from . import compat, events, probe, retire
+from . import compat, errors, events, probe, retire
 from .counters import Snapshot, leak_message, summarize
 from .naming import format_client_name, pool_repr
 from .policy import CREATE, EXHAUSTED, IGNORED, WAIT, PoolPolicy
@@ -105,7 +104,7 @@ class Pool(compat.RedisPyState, retire.Retiring, redis.ConnectionPool):
     def make_connection(self) -> Any:
         connection = super().make_connection()
         # Called on every (re)connect, including reconnects in the middle of a command.
-        compat.on_connect(connection, self._on_connect)
+        errors.watch_connects(self, connection, self._on_connect, self._lock)
         return connection
 
     def _on_connect(self, connection: Any) -> None:
@@ -134,10 +133,10 @@ class Pool(compat.RedisPyState, retire.Retiring, redis.ConnectionPool):
                 connection.disconnect()
                 connection.connect()
                 if connection.can_read() and compat.expects_quiet(self):
-                    raise RedisConnectionError("Connection not ready") from None
+                    raise errors.named(self, RedisConnectionError("Connection not ready")) from None
         except BaseException as exc:
             with self._lock:  # a checkout counts once the caller has a working connection
-                self._policy.checkout_failed(isinstance(exc, RedisError | OSError))
+                self._policy.checkout_failed(errors.uncounted(exc))
             self.release(connection)
             raise
         return connection
