@@ -29,6 +29,9 @@ import warnings
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+import redis
+import redis.asyncio
+
 from django_redis_pool import aclose_pools, get_async_redis, get_pool, get_redis, get_stats
 from tests.conftest import SAFE_LIMITS, checkout
 from tests.support.redis_server import RedisServer
@@ -127,6 +130,11 @@ class Driver:
 
     def command(self, *args: Any) -> Any:
         """Run one command through the alias's client (a checkout and a release)."""
+        raise NotImplementedError
+
+    def command_on(self, connection: Any, *args: Any) -> Any:
+        """Run one command through a client of the alias's pool on this checked-out connection, with
+        redis-py's retries (which reconnect it), leaving it checked out."""
         raise NotImplementedError
 
     def stats(self) -> dict[str, Any]:
@@ -231,6 +239,15 @@ class ThreadDriver(Driver):
 
     def command(self, *args: Any) -> Any:
         return get_redis(ALIAS).execute_command(*args)
+
+    def command_on(self, connection: Any, *args: Any) -> Any:
+        client = redis.Redis(connection_pool=get_pool(ALIAS))
+        client.connection = connection  # as a pipeline or a pubsub holds one
+        try:
+            return client.execute_command(*args)
+        finally:
+            client.connection = None  # still the caller's to release
+            client.close()
 
     def stats(self) -> dict[str, Any]:
         return get_stats(ALIAS)
@@ -385,6 +402,18 @@ class AsyncioDriver(Driver):
     def command(self, *args: Any) -> Any:
         async def command() -> Any:
             return await get_async_redis(ALIAS).execute_command(*args)
+
+        return self.run(command())
+
+    def command_on(self, connection: Any, *args: Any) -> Any:
+        async def command() -> Any:
+            client = redis.asyncio.Redis(connection_pool=self._pool())
+            client.connection = connection  # as a pipeline or a pubsub holds one
+            try:
+                return await client.execute_command(*args)
+            finally:
+                client.connection = None  # still the caller's to release
+                await client.aclose()
 
         return self.run(command())
 
