@@ -10,8 +10,10 @@ the server sees at most the old and the new limits together, and the old connect
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
+from . import compat
 from .policy import PoolPolicy
 
 
@@ -37,6 +39,9 @@ class Retiring:
 
     def retire(self) -> None:
         """Replaced by a rebuild: idle connections close now, in-use ones when released."""
+        if self.pid != os.getpid():  # a forked child's first use: the parent's lock may be held
+            pool: Any = self  # a redis.ConnectionPool, later in the pool's bases
+            compat.checkpid(pool)
         with self._lock:
             self.retired = True
             idle = take_idle_out(self._policy)

@@ -123,6 +123,14 @@ class Driver:
     def release(self, connection: Any) -> None:
         raise NotImplementedError
 
+    def current_pool(self) -> Any:
+        """The pool ``checkout()`` takes from now (the asyncio driver's: its loop's)."""
+        raise NotImplementedError
+
+    def release_to(self, pool: Any, connection: Any) -> None:
+        """Release ``connection`` to ``pool``, which need not be the current one."""
+        raise NotImplementedError
+
     def release_then_checkout(self, connection: Any) -> Any:
         """Release ``connection`` and at once check one out again, as one step of the releasing
         caller (on asyncio with no other task running in between)."""
@@ -232,6 +240,12 @@ class ThreadDriver(Driver):
 
     def release(self, connection: Any) -> None:
         get_pool(ALIAS).release(connection)
+
+    def current_pool(self) -> Any:
+        return get_pool(ALIAS)
+
+    def release_to(self, pool: Any, connection: Any) -> None:
+        pool.release(connection)
 
     def release_then_checkout(self, connection: Any) -> Any:
         self.release(connection)
@@ -387,8 +401,17 @@ class AsyncioDriver(Driver):
         return self.run(self._checkout())
 
     def release(self, connection: Any) -> None:
+        self.release_to(None, connection)
+
+    def current_pool(self) -> Any:
+        async def pool() -> Any:
+            return self._pool()
+
+        return self.run(pool())
+
+    def release_to(self, pool: Any, connection: Any) -> None:
         async def release() -> None:
-            await self._pool().release(connection)
+            await (pool or self._pool()).release(connection)
 
         self.run(release())
 

@@ -1,12 +1,14 @@
 """Failures reported exactly, on both drivers: every failed connect of a pooled connection reaches the
 caller as the same redis-py class, named after the alias and redacted, counted once in
-``connection_errors`` and not as a checkout; and after a failed AUTH, no frame on Django's technical
-500 page (locals included, of chained exceptions too) shows a password.
+``connection_errors`` and not as a checkout; after a failed AUTH, no frame on Django's technical 500
+page (locals included, of chained exceptions too) shows a password; and a rebuild of the pools
+retires the old ones without closing a connection under its caller.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -16,7 +18,7 @@ from django.views.debug import ExceptionReporter, technical_500_response
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from tests.contract.drivers import Driver
+from tests.contract.drivers import WAIT, Driver
 from tests.support.redis_server import APP_PASSWORD, free_port
 
 USER = "contract-failures"
@@ -143,3 +145,30 @@ def tracebacks(exc: BaseException) -> Iterator[Any]:
     while tb is not None:
         yield tb
         tb = tb.tb_next
+
+
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        assert time.monotonic() < deadline, f"never {what}"
+        time.sleep(0.01)
+
+
+def test_a_rebuild_retires_the_old_pool_idle_connections_now_in_use_ones_at_release(
+    pool_driver: Driver,
+) -> None:
+    pool_driver.configure(MAX_CONNECTIONS=4)
+    old = pool_driver.current_pool()
+    held, spare = pool_driver.checkout(), pool_driver.checkout()
+    pool_driver.release(spare)  # idle in the old pool
+    assert len(pool_driver.pooled_client_ids()) == 2
+    pool_driver.configure(MAX_CONNECTIONS=3)  # REDIS_POOL changes: the pools are rebuilt
+    new = pool_driver.current_pool()
+    assert (new is old, old.retired, new.retired, new.max_connections) == (False, True, False, 3)
+    wait_until(lambda: len(pool_driver.pooled_client_ids()) == 1, "closed the old pool's idle connection")
+    assert pool_driver.command_on(held, "PING") is True  # the held one still serves its caller
+    pool_driver.release_to(old, held)
+    wait_until(lambda: pool_driver.pooled_client_ids() == set(), "closed the held connection at release")
+    assert old.stats()["in_use"] == 0
+    assert pool_driver.command("PING") is True
+    assert len(pool_driver.pooled_client_ids()) == 1  # the new pool's own
