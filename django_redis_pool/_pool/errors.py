@@ -11,7 +11,6 @@ technical 500 page shows every frame's locals, of the chained exceptions too.
 
 from __future__ import annotations
 
-import copy
 import functools
 import inspect
 from collections.abc import Callable
@@ -42,8 +41,9 @@ def named(pool: Any, exc: RedisError) -> RedisError:
     for secret in (kwargs.get(keyword) for keyword in _SECRET_KEYWORDS):
         if isinstance(secret, str) and secret:
             message = message.replace(secret, "***")
-    renamed = copy.copy(exc)  # keeps any attribute a redis-py error class adds, without the traceback
-    renamed.args = (message, *exc.args[1:])
+    # __new__ without __init__: any error class, whatever its constructor takes; its attributes kept.
+    renamed = type(exc).__new__(type(exc), message, *exc.args[1:])
+    vars(renamed).update(vars(exc))
     return renamed
 
 
