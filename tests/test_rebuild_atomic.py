@@ -8,7 +8,10 @@ alias's connections than the old and the new MAX_CONNECTIONS together.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import threading
+import warnings
 from typing import Any
 
 import pytest
@@ -148,3 +151,40 @@ def test_tasks_follow_the_new_pools_while_the_setting_changes(real_redis: RedisS
     assert sampler.peak <= 2 * MAX_CONNECTIONS, f"the server saw {sampler.peak} connections"
     assert outcome["left"] <= MAX_CONNECTIONS
     assert registry.build_error() is None
+
+
+def test_a_rebuild_in_a_forked_child_retires_the_parents_pool_without_its_lock(
+    real_redis: RedisServer, settings: Any
+) -> None:
+    settings.REDIS_POOL = alias_settings(real_redis, MAX_CONNECTIONS)
+    get_redis().ping()  # the parent's pool holds an idle connection
+    parent_pool = get_pool()
+    held, done = threading.Event(), threading.Event()
+
+    def hold_the_lock() -> None:  # a thread of the parent holds the pool's lock at the fork
+        with parent_pool._lock:
+            held.set()
+            done.wait(10)
+
+    holder = threading.Thread(target=hold_the_lock, name="lock-holder")
+    holder.start()
+    assert held.wait(10)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # Python 3.12+: fork with threads
+            pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child
+            code = 1
+            try:
+                signal.alarm(10)  # a child stuck on the parent's lock dies instead of hanging
+                registry.build_all()  # the child's first use of the pools is a rebuild
+                code = 0 if parent_pool.retired and get_redis().ping() is True else 2
+            finally:
+                os._exit(code)
+    finally:
+        done.set()
+        holder.join(10)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert get_redis().ping() is True  # the parent's pool and connection are untouched
+    assert parent_pool.retired is False
