@@ -273,6 +273,34 @@ def test_a_password_never_appears_in_the_answer(
     assert pools["bad"]["error"].startswith("AuthenticationError: ")
 
 
+def test_a_probe_that_fails_auth_counts_one_connection_error_and_no_checkout(
+    real_redis: RedisServer, settings: Any
+) -> None:
+    settings.REDIS_POOL = {"bad": {"URL": real_redis.url_for("app", "wrong-" + APP_PASSWORD), **SAFE_LIMITS}}
+    report = health.check(["bad"])["pools"]["bad"]
+    assert report["error"] == (
+        "AuthenticationError: REDIS_POOL['bad']: invalid username-password pair or user is disabled."
+    )
+    stats = report["stats"]
+    assert (stats["connection_errors"], stats["checkouts"], stats["in_use"]) == (1, 0, 0)
+
+
+@pytest.mark.real_redis
+def test_a_probe_of_a_stalled_server_counts_one_connection_error_and_no_checkout(settings: Any) -> None:
+    with RedisServer() as server:
+        settings.REDIS_POOL = {"default": {"URL": server.url, **SAFE_LIMITS}}
+        get_redis().ping()  # one pooled connection, established
+        assert server.process is not None
+        os.kill(server.process.pid, signal.SIGSTOP)
+        try:
+            report = health.check(["default"], timeout=0.2)["pools"]["default"]
+        finally:
+            os.kill(server.process.pid, signal.SIGCONT)
+    assert report["reachable"] is False
+    stats = report["stats"]
+    assert (stats["connection_errors"], stats["checkouts"], stats["in_use"]) == (1, 1, 0)
+
+
 def test_an_error_quoting_the_password_is_redacted(
     real_redis: RedisServer, settings: Any, client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:

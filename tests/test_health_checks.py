@@ -46,7 +46,9 @@ def test_a_down_alias_fails_with_a_redacted_reason(two_aliases: int, rf: Any) ->
     body = json.loads(text)
     assert body["RedisPool(alias='default')"] == "OK"
     refused = f"Error 111 connecting to 127.0.0.1:{two_aliases}. Connection refused."
-    assert body["RedisPool(alias=None)"] == f"Unavailable: down: ConnectionError: {refused}"
+    assert (
+        body["RedisPool(alias=None)"] == f"Unavailable: down: ConnectionError: REDIS_POOL['down']: {refused}"
+    )
 
 
 def test_the_check_reuses_the_pools_connection(real_redis: RedisServer) -> None:

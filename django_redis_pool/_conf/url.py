@@ -25,20 +25,26 @@ class URLArguments:
     places: Mapping[str, str] = field(default_factory=dict)
 
 
-def _places(scheme: str, url: str) -> dict[str, str]:
+def _places(where: str, safe: str, scheme: str, url: str) -> dict[str, str]:
     parts = urlsplit(url)
     places = {name: f"query argument {name!r}" for name in parse_qs(parts.query)}
+    own: dict[str, str] = {}
     if parts.username:
-        places["username"] = "user name"
+        own["username"] = "user name"
     if parts.password:
-        places["password"] = "password"
+        own["password"] = "password"
     if scheme == "unix":
-        places["path"] = "socket path"
+        own["path"] = "socket path"
     elif parts.hostname:
-        places["host"] = "host"
+        own["host"] = "host"
         if parts.port:
-            places["port"] = "port"
-    return places
+            own["port"] = "port"
+    for name, place in own.items():
+        if name in places:  # redis-py would silently keep the userinfo's (or host's) and drop the other
+            raise ImproperlyConfigured(
+                f"{where} gives the {place} twice, also as its query argument {name!r}: {safe!r}. Keep one."
+            )
+    return {**places, **own}
 
 
 def check_url(where: str, url: Any, *, require_host: bool = True) -> URLArguments:
@@ -104,7 +110,7 @@ def _arguments(where: str, url: str, safe: str, scheme: str, db: str) -> URLArgu
         raise ImproperlyConfigured(
             f"{where} gives its query argument {twice[0]!r} more than once: {safe!r}. Keep one."
         )
-    places = _places(scheme, url)
+    places = _places(where, safe, scheme, url)
     if db:
         if "db" in places:
             raise ImproperlyConfigured(

@@ -19,10 +19,9 @@ import time
 from typing import Any
 
 import redis.asyncio
-from redis.exceptions import RedisError
 
 from ..exceptions import PoolExhaustedError
-from . import compat, events
+from . import compat, errors, events, retire
 from .breaker import describe, refused
 from .counters import Snapshot, leak_message, summarize
 from .naming import format_client_name, pool_repr
@@ -35,7 +34,7 @@ _monotonic = time.monotonic
 Waiter = asyncio.Future[None]
 
 
-class AsyncPool(compat.RedisPyState, redis.asyncio.ConnectionPool):
+class AsyncPool(compat.RedisPyState, retire.AsyncRetiring, redis.asyncio.ConnectionPool):
     """A fair, bounded, counted asyncio pool for one alias on one event loop."""
 
     _policy: PoolPolicy[Any, Waiter]
@@ -95,7 +94,7 @@ class AsyncPool(compat.RedisPyState, redis.asyncio.ConnectionPool):
     def make_connection(self) -> Any:
         parent: Any = super()  # redis-py 5's asyncio pool is untyped
         connection = parent.make_connection()
-        compat.on_connect(connection, self._on_connect)
+        errors.watch_connects(self, connection, self._on_connect, None)
         return connection
 
     def _on_connect(self, connection: Any) -> None:
@@ -116,7 +115,7 @@ class AsyncPool(compat.RedisPyState, redis.asyncio.ConnectionPool):
                 await self._finish(nowait=True)
             await self.ensure_connection(connection)
         except BaseException as exc:
-            policy.checkout_failed(isinstance(exc, RedisError | OSError), _monotonic(), describe(exc))
+            policy.checkout_failed(errors.uncounted(exc), _monotonic(), describe(exc))
             await self.release(connection)
             raise
         return connection
@@ -197,7 +196,7 @@ class AsyncPool(compat.RedisPyState, redis.asyncio.ConnectionPool):
             await compat.dispatch_released_async(self, connection)
         finally:
             self._releasing.discard(connection)
-            woken = policy.release(connection, _monotonic() if policy.timed else 0.0)
+            woken = policy.release(connection, _monotonic() if policy.timed else 0.0, not self.retired)
             if woken is not IGNORED and isinstance(woken, asyncio.Future):
                 self._wake(woken)
         if policy.chores:

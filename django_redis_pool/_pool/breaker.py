@@ -127,11 +127,17 @@ class Breaking(Generic[C]):
     """The breaker's part of :class:`.policy.PoolPolicy`, which owns the state named here."""
 
     breaker: Breaker
+    connection_errors: int
     fast: bool
     plain: bool
     idle: list[C]
     chores: list[C | Leak]
     is_open: Callable[[C], bool]
+
+    def connect_failed(self, now: float, error: str) -> None:
+        """A connect of this pool failed (at checkout, or a reconnect inside redis-py's retries)."""
+        self.connection_errors += 1
+        self._connection_failed(now, error)
 
     def _connection_failed(self, now: float, error: str) -> None:
         breaker = self.breaker

@@ -154,9 +154,8 @@ class PoolPolicy(Counters, LeakWatch[C], Recycling[C], Breaking[C], Generic[C, W
         towards opening the breaker; anything else (a cancelled probe) does not."""
         self.checkouts -= 1
         if connection_error:
-            self.connection_errors += 1
-            self._connection_failed(now, error)
-        else:
+            self.connect_failed(now, error)
+        else:  # counted where it failed, or not a connection failure: a probe ends either way
             self.breaker.abandoned()
 
     # -- waiting ---------------------------------------------------------------------------

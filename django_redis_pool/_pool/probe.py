@@ -12,7 +12,7 @@ from redis.exceptions import RedisError
 from redis.exceptions import ResponseError as RedisResponseError
 from redis.retry import Retry
 
-from . import compat
+from . import compat, errors
 
 _monotonic = time.monotonic
 
@@ -36,8 +36,10 @@ def execute_within(
         return _run(connection, deadline, args, expect)
     except (RedisError, OSError) as exc:
         if not isinstance(exc, RedisResponseError):
-            with pool._lock:
-                pool._policy.connection_errors += 1
+            with (
+                pool._lock
+            ):  # a probe that could not connect is no checkout (a failed connect counted itself)
+                pool._policy.checkout_failed(errors.uncounted(exc))
         raise
     finally:
         pool.release(connection)

@@ -16,11 +16,10 @@ from typing import Any
 
 import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ..exceptions import PoolExhaustedError
-from . import compat, events, probe
+from . import compat, errors, events, probe, retire
 from .breaker import describe, refused
 from .counters import Snapshot, leak_message, summarize
 from .naming import format_client_name, pool_repr
@@ -43,7 +42,7 @@ def finish(pool: str, chores: list[Any]) -> None:
             chore.disconnect()
 
 
-class Pool(compat.RedisPyState, redis.ConnectionPool):
+class Pool(compat.RedisPyState, retire.Retiring, redis.ConnectionPool):
     """The shared implementation; use :class:`BlockingPool` or :class:`NonBlockingPool`."""
 
     blocking: bool
@@ -99,7 +98,7 @@ class Pool(compat.RedisPyState, redis.ConnectionPool):
     def make_connection(self) -> Any:
         connection = super().make_connection()
         # Called on every (re)connect, including reconnects in the middle of a command.
-        compat.on_connect(connection, self._on_connect)
+        errors.watch_connects(self, connection, self._on_connect, self._lock)
         return connection
 
     def _on_connect(self, connection: Any) -> None:
@@ -128,12 +127,10 @@ class Pool(compat.RedisPyState, redis.ConnectionPool):
                 connection.disconnect()
                 connection.connect()
                 if connection.can_read() and compat.expects_quiet(self):
-                    raise RedisConnectionError("Connection not ready") from None
+                    raise errors.named(self, RedisConnectionError("Connection not ready")) from None
         except BaseException as exc:
             with self._lock:  # a checkout counts once the caller has a working connection
-                self._policy.checkout_failed(
-                    isinstance(exc, RedisError | OSError), _monotonic(), describe(exc)
-                )
+                self._policy.checkout_failed(errors.uncounted(exc), _monotonic(), describe(exc))
             self.release(connection)
             raise
         return connection

@@ -43,6 +43,7 @@ class _LoopPools:
         self.clients: dict[str, Any] = {}
         self.closer: Any = None
         self.started: Any = None  # the task starting the closer, referenced so it is not collected
+        self.retiring: list[Any] = []  # the tasks retiring the previous state's pools, likewise
         # States of earlier generations on the same loop: requests still running may hold their
         # clients, so their pools stay open (and may still connect) until this state closes.
         self.retired: list[_LoopPools] = []
@@ -106,8 +107,14 @@ def _create(loop: asyncio.AbstractEventLoop, alias: str) -> Any:
             state = _LoopPools(registry.generation())
             if previous is not None and previous.pid == os.getpid():
                 # Pools of a setting that has since changed: not closed now, under commands still
-                # in flight on their clients, but with this state (loop shutdown, aclose_pools).
+                # in flight on their clients, but retired (idle connections close, in-use ones at
+                # release) and closed for good with this state (loop shutdown, aclose_pools).
                 state.retired.append(previous)
+                state.retiring = [
+                    asyncio.ensure_future(pool.retire(), loop=loop)
+                    for pool in previous.pools.values()
+                    if isinstance(pool, AsyncPool)
+                ]
             _loops[loop] = state
             state.closer = _close_at_shutdown(state)
             # Starting the generator registers it with the loop (sys.set_asyncgen_hooks), which

@@ -26,8 +26,9 @@ logger = logging.getLogger("django_redis_pool")
 
 
 _lock = threading.Lock()
+# Replaced whole by each build, never changed in place (but for a Cluster client joining _clients):
+# readers need no lock. A second dict of clients alone keeps get_redis() to one lookup.
 _entries: dict[str, PoolEntry] = {}
-# A second dict of clients alone keeps get_redis() to one lookup.
 _clients: dict[str, redis.Redis] = {}
 _built = False
 _build_error: ImproperlyConfigured | None = None
@@ -47,40 +48,49 @@ def _build_entry(settings: PoolSettings) -> PoolEntry:
 
 
 def build_all(raise_errors: bool = True) -> None:
-    """Close the current pools and build one per alias of the current setting."""
-    global _built, _build_error, _generation
+    """Build one pool per alias of the current setting, then swap them in for the current ones.
+
+    Atomic for concurrent callers: the new pools are built before anything changes, and each of
+    the registry's dicts is replaced in one assignment (never cleared, never filled in place), so a
+    caller sees the old pools or the new ones, never none. The old pools are retired, not closed:
+    their idle connections close now, in-use ones when their callers release them.
+    """
+    global _entries, _clients, _built, _build_error, _generation
     with _lock:
-        _generation += 1
-        _close_entries()
+        previous = _entries
         try:
             entries = {alias: _build_entry(s) for alias, s in get_settings().items()}
             get_fleet_settings()  # REDIS_POOL_FLEET is validated with the aliases it names
         except ImproperlyConfigured as exc:
-            _build_error = exc
-            _built = True
+            _build_error, _built = exc, True
+            _entries, _clients = {}, {}
+            _generation += 1
+            _retire(previous)
             if raise_errors:
                 raise
             logger.error("django_redis_pool: %s", exc)
             return
-        _entries.update(entries)
         # A Cluster client connects when it is built: it joins _clients on its first get_redis().
-        _clients.update({a: e.client for a, e in entries.items() if e.kind != "cluster"})
-        _build_error = None
-        _built = True
+        clients = {a: e.client for a, e in entries.items() if e.kind != "cluster"}
+        _entries, _clients = entries, clients
+        _build_error, _built = None, True
+        _generation += 1  # asyncio pools follow on their loop's next get_async_redis()
+        _retire(previous)
 
 
-def _close_entries() -> None:
-    entries = list(_entries.values())
-    _clients.clear()
-    _entries.clear()
-    for entry in entries:
-        entry.close()
+def _retire(entries: dict[str, PoolEntry]) -> None:
+    for entry in entries.values():
+        entry.retire()
 
 
 def close_all() -> None:
-    """Disconnect every pool of this process (at exit, and when the setting changes)."""
+    """Disconnect every pool of this process (at exit)."""
+    global _entries, _clients
     with _lock:
-        _close_entries()
+        previous = _entries
+        _entries, _clients = {}, {}
+        for entry in previous.values():
+            entry.close()
 
 
 def _missing(alias: str) -> ImproperlyConfigured:

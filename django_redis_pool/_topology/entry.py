@@ -82,6 +82,11 @@ class PoolEntry:
     def close(self) -> None:
         self.single_pool().disconnect()
 
+    def retire(self) -> None:
+        """Replaced by a rebuild: no socket closes under a caller (``_pool/retire.py``)."""
+        for pool in self.node_pools().values():
+            pool.retire()
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.settings.alias!r} {self.settings.safe_url!r}>"
 

@@ -192,10 +192,17 @@ class SentinelEntry(PoolEntry):
         return redis.Redis(connection_pool=pool)
 
     def close(self) -> None:
+        self._stop_watcher()
+        self.single_pool().disconnect()
+
+    def retire(self) -> None:
+        self._stop_watcher()
+        super().retire()
+
+    def _stop_watcher(self) -> None:
         watcher = getattr(self.pool, "_watcher", None)
         if watcher is not None:
             watcher.stop()
-        self.single_pool().disconnect()
 
 
 def _data_node_arguments(settings: PoolSettings) -> dict[str, Any]:

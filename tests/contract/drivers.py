@@ -29,6 +29,9 @@ import warnings
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+import redis
+import redis.asyncio
+
 from django_redis_pool import aclose_pools, get_async_redis, get_pool, get_redis, get_stats
 from tests.conftest import SAFE_LIMITS, checkout
 from tests.support.redis_server import RedisServer
@@ -120,6 +123,14 @@ class Driver:
     def release(self, connection: Any) -> None:
         raise NotImplementedError
 
+    def current_pool(self) -> Any:
+        """The pool ``checkout()`` takes from now (the asyncio driver's: its loop's)."""
+        raise NotImplementedError
+
+    def release_to(self, pool: Any, connection: Any) -> None:
+        """Release ``connection`` to ``pool``, which need not be the current one."""
+        raise NotImplementedError
+
     def release_then_checkout(self, connection: Any) -> Any:
         """Release ``connection`` and at once check one out again, as one step of the releasing
         caller (on asyncio with no other task running in between)."""
@@ -127,6 +138,11 @@ class Driver:
 
     def command(self, *args: Any) -> Any:
         """Run one command through the alias's client (a checkout and a release)."""
+        raise NotImplementedError
+
+    def command_on(self, connection: Any, *args: Any) -> Any:
+        """Run one command through a client of the alias's pool on this checked-out connection, with
+        redis-py's retries (which reconnect it), leaving it checked out."""
         raise NotImplementedError
 
     def stats(self) -> dict[str, Any]:
@@ -225,12 +241,27 @@ class ThreadDriver(Driver):
     def release(self, connection: Any) -> None:
         get_pool(ALIAS).release(connection)
 
+    def current_pool(self) -> Any:
+        return get_pool(ALIAS)
+
+    def release_to(self, pool: Any, connection: Any) -> None:
+        pool.release(connection)
+
     def release_then_checkout(self, connection: Any) -> Any:
         self.release(connection)
         return self.checkout()
 
     def command(self, *args: Any) -> Any:
         return get_redis(ALIAS).execute_command(*args)
+
+    def command_on(self, connection: Any, *args: Any) -> Any:
+        client = redis.Redis(connection_pool=get_pool(ALIAS))
+        client.connection = connection  # as a pipeline or a pubsub holds one
+        try:
+            return client.execute_command(*args)
+        finally:
+            client.connection = None  # still the caller's to release
+            client.close()
 
     def stats(self) -> dict[str, Any]:
         return get_stats(ALIAS)
@@ -370,8 +401,17 @@ class AsyncioDriver(Driver):
         return self.run(self._checkout())
 
     def release(self, connection: Any) -> None:
+        self.release_to(None, connection)
+
+    def current_pool(self) -> Any:
+        async def pool() -> Any:
+            return self._pool()
+
+        return self.run(pool())
+
+    def release_to(self, pool: Any, connection: Any) -> None:
         async def release() -> None:
-            await self._pool().release(connection)
+            await (pool or self._pool()).release(connection)
 
         self.run(release())
 
@@ -385,6 +425,18 @@ class AsyncioDriver(Driver):
     def command(self, *args: Any) -> Any:
         async def command() -> Any:
             return await get_async_redis(ALIAS).execute_command(*args)
+
+        return self.run(command())
+
+    def command_on(self, connection: Any, *args: Any) -> Any:
+        async def command() -> Any:
+            client = redis.asyncio.Redis(connection_pool=self._pool())
+            client.connection = connection  # as a pipeline or a pubsub holds one
+            try:
+                return await client.execute_command(*args)
+            finally:
+                client.connection = None  # still the caller's to release
+                await client.aclose()
 
         return self.run(command())
 
