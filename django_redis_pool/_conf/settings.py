@@ -44,6 +44,9 @@ class PoolSettings:
     max_lifetime: float | None = None
     max_idle: float | None = None
     leak_warning: float | None = None
+    # COMMAND_TIMEOUT; when the alias does not give it, derived from the socket timeouts.
+    command_timeout: float | None = None
+    command_timeout_derived: bool = True
     # Set for a Sentinel alias, and for a Cluster alias; neither for a single server.
     sentinel: SentinelSettings | None = None
     cluster: ClusterSettings | None = None
@@ -149,6 +152,8 @@ def parse_alias(alias: Any, config: Any) -> PoolSettings:
         max_lifetime=config.get("MAX_LIFETIME"),
         max_idle=config.get("MAX_IDLE"),
         leak_warning=config.get("LEAK_WARNING"),
+        command_timeout=config.get("COMMAND_TIMEOUT"),
+        command_timeout_derived="COMMAND_TIMEOUT" not in config,
         sentinel=kind if isinstance(kind, SentinelSettings) else None,
         cluster=kind if isinstance(kind, ClusterSettings) else None,
         kwargs=MappingProxyType(kwargs),

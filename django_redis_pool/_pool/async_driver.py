@@ -22,7 +22,7 @@ import redis.asyncio
 from redis.exceptions import RedisError
 
 from ..exceptions import PoolExhaustedError
-from . import compat, events
+from . import compat, deadline, events
 from .counters import Snapshot, leak_message, summarize
 from .naming import format_client_name, pool_repr
 from .policy import CREATE, EXHAUSTED, IGNORED, WAIT, PoolPolicy
@@ -107,6 +107,7 @@ class AsyncPool(compat.RedisPyState, redis.asyncio.ConnectionPool):
         connection = policy.take_idle()
         if connection is None:
             connection = await self._checkout()
+        held = deadline.hold(connection)  # COMMAND_TIMEOUT runs from here, the connect included
         try:
             if policy.chores:
                 # nowait: no suspension, so no cancellation can leave a stale socket open.
@@ -116,6 +117,7 @@ class AsyncPool(compat.RedisPyState, redis.asyncio.ConnectionPool):
             policy.checkout_failed(isinstance(exc, RedisError | OSError))
             await self.release(connection)
             raise
+        deadline.hand_over(held)
         return connection
 
     async def _checkout(self) -> Any:

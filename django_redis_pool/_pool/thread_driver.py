@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ..exceptions import PoolExhaustedError
-from . import compat, events, probe
+from . import compat, deadline, events, probe
 from .counters import Snapshot, leak_message, summarize
 from .naming import format_client_name, pool_repr
 from .policy import CREATE, EXHAUSTED, IGNORED, WAIT, PoolPolicy
@@ -123,6 +123,7 @@ class Pool(compat.RedisPyState, redis.ConnectionPool):
             connection = self._policy.take_idle()
         if connection is None:
             connection = self._checkout()
+        held = deadline.hold(connection)  # COMMAND_TIMEOUT runs from here, the connect included
         try:
             connection.connect()
             # A pooled connection must have nothing left to read: if it has, the previous
@@ -140,11 +141,12 @@ class Pool(compat.RedisPyState, redis.ConnectionPool):
                 self._policy.checkout_failed(isinstance(exc, RedisError | OSError))
             self.release(connection)
             raise
+        deadline.hand_over(held)
         return connection
 
     def _checkout(self, wait_limit: float | None = None) -> Any:
-        """Checkout when the fast path does not apply: recycling, a new connection, or a fair wait
-        (of at most ``wait_limit`` seconds when given, if that is shorter than POOL_TIMEOUT)."""
+        """Checkout off the fast path: recycling, a new connection, or a fair wait (of at most
+        ``wait_limit`` seconds when given, if shorter than POOL_TIMEOUT)."""
         policy = self._policy
         origin = None
         if policy.leak_warning is not None:
@@ -253,13 +255,11 @@ class Pool(compat.RedisPyState, redis.ConnectionPool):
     # -- a bounded command (health probes, metrics) ------------------------------------------
 
     def ping_within(self, timeout: float) -> float:
-        """PING the server on one of this pool's own connections, in about ``timeout`` seconds at most;
-        return the round trip in seconds (connect included when the connection had to open)."""
+        """PING on one of this pool's own connections within about ``timeout`` s: the round trip in s."""
         return self.execute_within(timeout, "PING", expect=(b"PONG", "PONG", True))[1]
 
     def execute_within(self, timeout: float, *args: Any, expect: tuple[Any, ...] = ()) -> tuple[Any, float]:
-        """One command on one of this pool's own connections, all of it within ``timeout``: (its raw
-        reply, seconds taken). See :func:`.probe.execute_within`."""
+        """One command on a pool connection, all within ``timeout``: see :func:`.probe.execute_within`."""
         return probe.execute_within(self, timeout, args, expect)
 
     # -- observability ---------------------------------------------------------------------

@@ -16,7 +16,7 @@ from redis.retry import Retry
 
 from .._conf.build_errors import BUILD_ERRORS, setting_error
 from .._conf.settings import PoolSettings
-from .._pool import compat
+from .._pool import compat, deadline
 from .._pool.thread_driver import Pool
 
 
@@ -31,6 +31,8 @@ class Limits:
     pool_timeout: float | None
     retries: int = 0
     retry_backoff: str | None = None
+    # COMMAND_TIMEOUT in force (None: no deadline bounds the retries).
+    command_timeout: float | None = None
 
 
 class PoolEntry:
@@ -112,8 +114,8 @@ def default_retry() -> Retry | None:
 
 def describe_retry(retry: Any) -> tuple[int, str | None]:
     """(retries, backoff class name) of a connection's redis-py ``Retry`` object."""
-    if retry is None:
-        return 0, None
+    if retry is None or (deadline.is_bounded(retry) and compat.retry_count(retry) == 0):
+        return 0, None  # a deadline alone (no retries) reads as redis-py's "no retry"
     backoff = compat.retry_backoff(retry)
     return compat.retry_count(retry), type(backoff).__name__ if backoff is not None else None
 
@@ -131,6 +133,12 @@ def pool_arguments(settings: PoolSettings) -> dict[str, Any]:
     }
     if "retry" not in kwargs:
         kwargs["retry"] = default_retry()
+    kwargs["retry"] = deadline.with_deadline(
+        kwargs["retry"],
+        settings.command_timeout,
+        derived=settings.command_timeout_derived,
+        retry_once=bool(kwargs.get("retry_on_timeout") or kwargs.get("retry_on_error")),
+    )
     return kwargs
 
 
@@ -146,7 +154,8 @@ def effective_limits(
         probe = connection_class(**kwargs)
     except BUILD_ERRORS as exc:
         raise setting_error(settings, exc, kwargs, lambda rest: connection_class(**rest)) from None
-    retries, backoff = describe_retry(getattr(probe, "retry", None))
+    retry = getattr(probe, "retry", None)
+    retries, backoff = describe_retry(retry)
     return Limits(
         socket_timeout=getattr(probe, "socket_timeout", None),
         socket_connect_timeout=getattr(probe, "socket_connect_timeout", None),
@@ -155,4 +164,5 @@ def effective_limits(
         pool_timeout=pool.timeout if pool.blocking else None,
         retries=retries,
         retry_backoff=backoff,
+        command_timeout=retry.budget_for(probe) if deadline.is_bounded(retry) else None,
     )
