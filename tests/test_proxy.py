@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import redis
@@ -23,6 +24,11 @@ def client(proxy: FaultProxy, timeout: float = 0.3) -> redis.Redis:
         socket_connect_timeout=timeout,
         retry=Retry(redis.backoff.NoBackoff(), 0),
     )
+
+
+def ping_on(connection: Any) -> Any:
+    connection.send_command("PING")
+    return connection.read_response()
 
 
 @pytest.fixture
@@ -94,13 +100,11 @@ def test_drop_idle_after_silences_idle_flows(proxy: FaultProxy) -> None:
 def test_drop_idle_after_with_reset(proxy: FaultProxy) -> None:
     proxied = client(proxy)
     connection = proxied.connection_pool.get_connection()  # held: no checkout sees the reset first
-    connection.send_command("PING")
-    assert connection.read_response() in (b"PONG", "PONG", True)
+    assert ping_on(connection) in (b"PONG", "PONG", True)
     proxy.drop_idle_after(0.2, reset=True)
     time.sleep(0.5)
     with pytest.raises(redis.ConnectionError):
-        connection.send_command("PING")
-        connection.read_response()
+        ping_on(connection)
     proxied.connection_pool.release(connection)
 
 
