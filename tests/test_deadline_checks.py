@@ -65,8 +65,8 @@ def test_w012_command_timeout_on_a_cluster_alias(settings: Any) -> None:
         Warning(
             "REDIS_POOL['cluster'] is a Cluster alias: its 'COMMAND_TIMEOUT' has no effect, because "
             "RedisCluster retries a command in its own loop, not through the connections' retry.",
-            hint="Remove 'COMMAND_TIMEOUT' from REDIS_POOL['cluster']; bound a call with 'SOCKET_TIMEOUT' and "
-            "the 'retry' of its 'OPTIONS' (attempts x timeouts).",
+            hint="Remove 'COMMAND_TIMEOUT' from REDIS_POOL['cluster']; bound a call with 'SOCKET_TIMEOUT' "
+            "and the 'retry' of its 'OPTIONS' (attempts x timeouts).",
             id="django_redis_pool.W012",
         )
     ]
