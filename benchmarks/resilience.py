@@ -11,7 +11,7 @@ thread makes one GET once one pooled connection is open. Each measurement runs i
 
 Contenders: ``none`` is this app with ``COMMAND_TIMEOUT: None`` (what it did before the deadline),
 ``derived`` its default (SOCKET_CONNECT_TIMEOUT + SOCKET_TIMEOUT = 10 s), ``one`` ``COMMAND_TIMEOUT: 1``,
-``plain`` redis-py's ``BlockingConnectionPool`` with the same limits. "attempts" counts the
+``plain`` redis-py's ``BlockingConnectionPool`` with the same limits and ``redis.Redis()``'s default retries. "attempts" counts the
 connections the proxy accepted after the fault began (refused connects are not accepted).
 """
 
@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
+import inspect
 import json
 import os
 import platform
@@ -55,8 +57,10 @@ def _client(contender: str, url: str, driver: str) -> Any:
         import redis.asyncio
 
         module: Any = redis.asyncio if driver == "asyncio" else redis
+        # What redis.Redis(host=...) passes its pool: its default retry policy.
+        retry = copy.deepcopy(inspect.signature(module.Redis.__init__).parameters["retry"].default)
         pool = module.BlockingConnectionPool.from_url(
-            url, max_connections=4, timeout=5, socket_timeout=5, socket_connect_timeout=5
+            url, max_connections=4, timeout=5, socket_timeout=5, socket_connect_timeout=5, retry=retry
         )
         return module.Redis(connection_pool=pool)
     import django

@@ -20,7 +20,7 @@ import asyncio
 import copy
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeGuard, TypeVar
+from typing import Any, TypeGuard, TypeVar, cast
 
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
@@ -61,6 +61,20 @@ class Deadline:
 
     _backoff: Any
     _retries: int
+
+    def __init__(
+        self,
+        backoff: Any,
+        retries: int,
+        supported_errors: Any = None,
+        *,
+        command_timeout: float | None = None,
+        derived: bool = False,
+    ) -> None:
+        # redis-py's Retry (sync or asyncio, next in the MRO), with its own default errors unless given.
+        errors = () if supported_errors is None else (supported_errors,)
+        cast(Any, super()).__init__(backoff, retries, *errors)
+        self._init_deadline(command_timeout, derived)
 
     def _init_deadline(self, command_timeout: float | None, derived: bool) -> None:
         self.command_timeout = command_timeout
@@ -149,21 +163,6 @@ class Deadline:
 class DeadlineRetry(Deadline, Retry):
     """redis-py's ``Retry`` bounded by COMMAND_TIMEOUT (sync connections)."""
 
-    def __init__(
-        self,
-        backoff: Any,
-        retries: int,
-        supported_errors: tuple[type[Exception], ...] | None = None,
-        *,
-        command_timeout: float | None = None,
-        derived: bool = False,
-    ) -> None:
-        if supported_errors is None:
-            Retry.__init__(self, backoff, retries)
-        else:
-            Retry.__init__(self, backoff, retries, supported_errors)
-        self._init_deadline(command_timeout, derived)
-
     def call_with_retry(
         self,
         do: Callable[[], T],
@@ -211,21 +210,6 @@ class DeadlineRetry(Deadline, Retry):
 
 class AsyncDeadlineRetry(Deadline, AsyncRetry):
     """redis.asyncio's ``Retry`` bounded by COMMAND_TIMEOUT."""
-
-    def __init__(
-        self,
-        backoff: Any,
-        retries: int,
-        supported_errors: Any = None,
-        *,
-        command_timeout: float | None = None,
-        derived: bool = False,
-    ) -> None:
-        if supported_errors is None:
-            AsyncRetry.__init__(self, backoff, retries)
-        else:
-            AsyncRetry.__init__(self, backoff, retries, supported_errors)
-        self._init_deadline(command_timeout, derived)
 
     async def call_with_retry(
         self,
