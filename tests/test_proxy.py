@@ -78,7 +78,7 @@ def test_stall_holds_replies_until_resumed(proxy: FaultProxy) -> None:
     proxy.stall()
     with pytest.raises(redis.TimeoutError):
         client(proxy, timeout=0.3).ping()  # connects (the backlog), then hears nothing
-    connection = proxied.connection_pool.get_connection()
+    connection = proxied.connection_pool.get_connection("PING")
     connection.send_command("PING")
     assert connection.can_read(timeout=0.3) is False
     proxy.pass_through()
@@ -99,7 +99,7 @@ def test_drop_idle_after_silences_idle_flows(proxy: FaultProxy) -> None:
 
 def test_drop_idle_after_with_reset(proxy: FaultProxy) -> None:
     proxied = client(proxy)
-    connection = proxied.connection_pool.get_connection()  # held: no checkout sees the reset first
+    connection = proxied.connection_pool.get_connection("PING")  # held: no checkout sees the reset first
     assert ping_on(connection) in (b"PONG", "PONG", True)
     proxy.drop_idle_after(0.2, reset=True)
     time.sleep(0.5)
