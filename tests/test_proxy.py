@@ -11,6 +11,7 @@ import pytest
 import redis
 from redis.retry import Retry
 
+from tests.conftest import checkout
 from tests.support.proxy import FaultProxy
 from tests.support.redis_server import RedisServer
 
@@ -78,7 +79,7 @@ def test_stall_holds_replies_until_resumed(proxy: FaultProxy) -> None:
     proxy.stall()
     with pytest.raises(redis.TimeoutError):
         client(proxy, timeout=0.3).ping()  # connects (the backlog), then hears nothing
-    connection = proxied.connection_pool.get_connection("PING")
+    connection = checkout(proxied.connection_pool)
     connection.send_command("PING")
     assert connection.can_read(timeout=0.3) is False
     proxy.pass_through()
@@ -99,7 +100,7 @@ def test_drop_idle_after_silences_idle_flows(proxy: FaultProxy) -> None:
 
 def test_drop_idle_after_with_reset(proxy: FaultProxy) -> None:
     proxied = client(proxy)
-    connection = proxied.connection_pool.get_connection("PING")  # held: no checkout sees the reset first
+    connection = checkout(proxied.connection_pool)  # held: no checkout sees the reset first
     assert ping_on(connection) in (b"PONG", "PONG", True)
     proxy.drop_idle_after(0.2, reset=True)
     time.sleep(0.5)
