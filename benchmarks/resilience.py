@@ -11,7 +11,8 @@ thread makes one GET once one pooled connection is open. Each measurement runs i
 
 Contenders: ``none`` is this app with ``COMMAND_TIMEOUT: None`` (what it did before the deadline),
 ``derived`` its default (SOCKET_CONNECT_TIMEOUT + SOCKET_TIMEOUT = 10 s), ``one`` ``COMMAND_TIMEOUT: 1``,
-``plain`` redis-py's ``BlockingConnectionPool`` with the same limits and ``redis.Redis()``'s default retries. "attempts" counts the
+``plain`` redis-py's ``BlockingConnectionPool`` with the same limits and ``redis.Redis()``'s
+default retries. "attempts" counts the
 connections the proxy accepted after the fault began (refused connects are not accepted).
 """
 
@@ -29,6 +30,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +53,7 @@ RESULT_PREFIX = "RESULT "
 RUN_TIMEOUT_S = 300
 
 
-def _client(contender: str, url: str, driver: str) -> Any:
+def _client(contender: str, url: str, driver: str) -> Callable[[], Any]:
     if contender == "plain":
         import redis
         import redis.asyncio
@@ -62,7 +64,8 @@ def _client(contender: str, url: str, driver: str) -> Any:
         pool = module.BlockingConnectionPool.from_url(
             url, max_connections=4, timeout=5, socket_timeout=5, socket_connect_timeout=5, retry=retry
         )
-        return module.Redis(connection_pool=pool)
+        plain = module.Redis(connection_pool=pool)
+        return lambda: plain
     import django
     from django.conf import settings
 
@@ -75,59 +78,69 @@ def _client(contender: str, url: str, driver: str) -> Any:
     django.setup()
     from django_redis_pool import get_async_redis, get_redis
 
-    return get_async_redis() if driver == "asyncio" else get_redis()
+    return get_async_redis if driver == "asyncio" else get_redis  # the former in the loop
 
 
 def _fault(proxy: FaultProxy, scenario: str) -> None:
     {"refusing": proxy.refuse, "stalled": proxy.stall, "black-holed": proxy.black_hole}[scenario]()
 
 
+def _timed(outcomes: list[tuple[float, str]], started: float, error: BaseException | None) -> None:
+    outcomes.append((time.monotonic() - started, type(error).__name__ if error else "ok"))
+
+
+def _run_threads(client: Any, proxy: FaultProxy, scenario: str, threads: int) -> list[tuple[float, str]]:
+    outcomes: list[tuple[float, str]] = []
+
+    def call() -> None:
+        started = time.monotonic()
+        try:
+            client.get("bench:k")
+        except Exception as exc:
+            _timed(outcomes, started, exc)
+        else:
+            _timed(outcomes, started, None)
+
+    client.set("bench:k", "v")  # one pooled connection is open when the fault begins
+    _fault(proxy, scenario)
+    workers = [threading.Thread(target=call) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return outcomes
+
+
+def _run_tasks(client: Any, proxy: FaultProxy, scenario: str, tasks: int) -> list[tuple[float, str]]:
+    outcomes: list[tuple[float, str]] = []
+
+    async def call() -> None:
+        started = time.monotonic()
+        try:
+            await client.get("bench:k")
+        except Exception as exc:
+            _timed(outcomes, started, exc)
+        else:
+            _timed(outcomes, started, None)
+
+    async def run() -> None:
+        nonlocal client
+        client = client()
+        await client.set("bench:k", "v")
+        _fault(proxy, scenario)
+        await asyncio.gather(*(call() for _ in range(tasks)))
+
+    asyncio.run(run())
+    return outcomes
+
+
 def one(contender: str, scenario: str, threads: int, port: int, driver: str) -> dict[str, Any]:
-    """One measurement in this process: ``threads`` callers, one GET each, while the fault lasts."""
+    """One measurement in this process: ``threads`` callers (tasks for asyncio), one GET each."""
     with FaultProxy(("127.0.0.1", port)) as proxy:
         client = _client(contender, proxy.url(), driver)
-        outcomes: list[tuple[float, str]] = []
-
-        def record(started: float, error: BaseException | None) -> None:
-            outcomes.append((time.monotonic() - started, type(error).__name__ if error else "ok"))
-
-        if driver == "asyncio":
-
-            async def call() -> None:
-                started = time.monotonic()
-                try:
-                    await client.get("bench:k")
-                except Exception as exc:
-                    record(started, exc)
-                else:
-                    record(started, None)
-
-            async def scenario_run() -> None:
-                await client.set("bench:k", "v")
-                _fault(proxy, scenario)
-                await asyncio.gather(*(call() for _ in range(threads)))
-
-            accepted = proxy.accepted
-            asyncio.run(scenario_run())
-        else:
-
-            def call_sync() -> None:
-                started = time.monotonic()
-                try:
-                    client.get("bench:k")
-                except Exception as exc:
-                    record(started, exc)
-                else:
-                    record(started, None)
-
-            client.set("bench:k", "v")
-            accepted = proxy.accepted
-            _fault(proxy, scenario)
-            workers = [threading.Thread(target=call_sync) for _ in range(threads)]
-            for worker in workers:
-                worker.start()
-            for worker in workers:
-                worker.join()
+        accepted = proxy.accepted + 1  # the connection opened before the fault
+        run = _run_tasks if driver == "asyncio" else _run_threads
+        outcomes = run(client if driver == "asyncio" else client(), proxy, scenario, threads)
         seconds = [s for s, _ in outcomes]
         return {
             "median_s": statistics.median(seconds),
@@ -148,7 +161,9 @@ def _run_child(contender: str, scenario: str, threads: int, port: int, driver: s
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--one", nargs=5, help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 16])
     parser.add_argument("--scenarios", nargs="+", choices=SCENARIOS, default=list(SCENARIOS))
