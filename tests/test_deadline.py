@@ -12,12 +12,13 @@ import copy
 import socket
 import time
 from collections.abc import Callable, Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import redis
 from django.core.exceptions import ImproperlyConfigured
-from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.backoff import ConstantBackoff, ExponentialBackoff, NoBackoff
 from redis.retry import Retry
 
 from django_redis_pool import get_async_redis, get_redis
@@ -89,6 +90,88 @@ def test_each_connection_gets_a_fresh_copy_and_asyncio_its_twin() -> None:
     assert copied._backoff is not template._backoff
     twin = template.asyncio_twin()
     assert (type(twin), compat.retry_count(twin), twin.command_timeout) == (AsyncDeadlineRetry, 3, 2.0)
+
+
+class Flaky:
+    """``do`` for call_with_retry: fails ``failures`` times with ``error``, then answers."""
+
+    def __init__(self, failures: int, error: Exception | None = None) -> None:
+        self.failures, self.error = failures, error or redis.ConnectionError("down")
+        self.calls: list[str] = []
+
+    def __call__(self) -> str:
+        self.calls.append("do")
+        if self.calls.count("do") <= self.failures:
+            raise self.error
+        return "answer"
+
+    async def async_call(self) -> str:
+        return self()
+
+    def fail(self, error: Exception, *count: int) -> None:
+        self.calls.append(f"fail{count}")
+
+    async def async_fail(self, error: Exception, *count: int) -> None:
+        self.fail(error, *count)
+
+
+def test_sync_loop_retries_like_redis_py_within_the_deadline() -> None:
+    flaky = Flaky(failures=2)
+    retry = DeadlineRetry(NoBackoff(), 3, command_timeout=60.0)
+    assert retry.call_with_retry(flaky, flaky.fail) == "answer"
+    assert flaky.calls == ["do", "fail()", "do", "fail()", "do"]
+    counted = Flaky(failures=1)
+    assert retry.call_with_retry(counted, counted.fail, with_failure_count=True) == "answer"
+    assert counted.calls == ["do", "fail(1,)", "do"]
+
+
+def test_sync_loop_gives_up_when_the_backoff_would_pass_the_deadline() -> None:
+    flaky = Flaky(failures=5)
+    retry = DeadlineRetry(ConstantBackoff(30), 10, command_timeout=1.0)
+    connection = SimpleNamespace(socket_timeout=5, socket_connect_timeout=5)
+    retry.checkout_started(connection, time.monotonic())
+    retry.checkout_done()
+    with pytest.raises(redis.ConnectionError):
+        retry.call_with_retry(flaky, flaky.fail)
+    assert flaky.calls == ["do", "fail()"]  # one attempt: a 30 s backoff cannot fit in 1 s
+    assert (connection.socket_timeout, connection.socket_connect_timeout) == (5, 5)  # set back
+
+
+def test_sync_loop_raises_at_once_what_is_not_retryable() -> None:
+    flaky = Flaky(failures=1)
+    with pytest.raises(redis.ConnectionError):
+        DeadlineRetry(NoBackoff(), 3).call_with_retry(flaky, flaky.fail, is_retryable=lambda e: False)
+    assert flaky.calls == ["do"]
+
+
+def test_async_loop_retries_gives_up_and_raises_like_the_sync_one() -> None:
+    async def scenario() -> list[list[str]]:
+        flaky, counted, hopeless, final = Flaky(2), Flaky(1), Flaky(5), Flaky(1)
+        retry = AsyncDeadlineRetry(NoBackoff(), 3, command_timeout=60.0)
+        assert await retry.call_with_retry(flaky.async_call, flaky.async_fail) == "answer"
+        assert (
+            await retry.call_with_retry(counted.async_call, counted.async_fail, with_failure_count=True)
+            == "answer"
+        )
+        short = AsyncDeadlineRetry(ConstantBackoff(30), 10, command_timeout=1.0)
+        short.checkout_started(SimpleNamespace(socket_timeout=5, socket_connect_timeout=5), time.monotonic())
+        with pytest.raises(redis.ConnectionError):
+            await short.call_with_retry(hopeless.async_call, hopeless.async_fail)
+        with pytest.raises(redis.ConnectionError):
+            await retry.call_with_retry(final.async_call, final.async_fail, is_retryable=lambda e: False)
+        return [flaky.calls, counted.calls, hopeless.calls, final.calls]
+
+    assert asyncio.run(scenario()) == [
+        ["do", "fail()", "do", "fail()", "do"],
+        ["do", "fail(1,)", "do"],
+        ["do", "fail()"],
+        ["do"],
+    ]
+
+
+def test_a_retry_with_a_deadline_is_kept_as_it_is() -> None:
+    bounded = DeadlineRetry(NoBackoff(), 1, command_timeout=2.0)
+    assert with_deadline(bounded, 5.0, derived=False) is bounded
 
 
 @pytest.mark.parametrize("value", [0, -1, "1", float("nan"), True, 86_401])

@@ -157,7 +157,9 @@ class Deadline:
         return backoff if may_retry(_monotonic(), self._deadline, backoff) else None
 
     def _set_timeouts(self, connection: Any, read: float | None, connect: float | None) -> None:
-        raise NotImplementedError
+        # redis.asyncio reads both attributes at every connect and read; the sync class does more.
+        connection.socket_timeout = read
+        connection.socket_connect_timeout = connect
 
 
 class DeadlineRetry(Deadline, Retry):
@@ -241,11 +243,6 @@ class AsyncDeadlineRetry(Deadline, AsyncRetry):
                         await asyncio.sleep(backoff)
         finally:
             self._exit()
-
-    def _set_timeouts(self, connection: Any, read: float | None, connect: float | None) -> None:
-        # redis.asyncio reads both attributes at every connect and read.
-        connection.socket_timeout = read
-        connection.socket_connect_timeout = connect
 
 
 def with_deadline(retry: Any, command_timeout: float | None, derived: bool, retry_once: bool = False) -> Any:
