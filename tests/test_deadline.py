@@ -123,6 +123,10 @@ def test_sync_loop_retries_like_redis_py_within_the_deadline() -> None:
     counted = Flaky(failures=1)
     assert retry.call_with_retry(counted, counted.fail, with_failure_count=True) == "answer"
     assert counted.calls == ["do", "fail(1,)", "do"]
+    exhausted = Flaky(failures=5)
+    with pytest.raises(redis.ConnectionError):
+        DeadlineRetry(NoBackoff(), 1, command_timeout=60.0).call_with_retry(exhausted, exhausted.fail)
+    assert exhausted.calls == ["do", "fail()", "do", "fail()"]  # redis-py's count still applies
 
 
 def test_sync_loop_gives_up_when_the_backoff_would_pass_the_deadline() -> None:
