@@ -194,12 +194,21 @@ def test_effective_command_timeout_given_derived_or_off(settings: Any) -> None:
         "given": {"URL": url, "SOCKET_TIMEOUT": 5, "COMMAND_TIMEOUT": 1.5},
         "derived": {"URL": url, "SOCKET_TIMEOUT": 2, "SOCKET_CONNECT_TIMEOUT": 1},
         "off": {"URL": url, "SOCKET_TIMEOUT": 2, "COMMAND_TIMEOUT": None},
+        "sentinel": {
+            "SENTINELS": [("127.0.0.1", 1)],
+            "SERVICE_NAME": "mymaster",
+            "SOCKET_TIMEOUT": 2,
+            "SOCKET_CONNECT_TIMEOUT": 2,
+        },
+        "cluster": {"CLUSTER": True, "URL": url, "SOCKET_TIMEOUT": 2},
     }
     limits = {alias: entry.limits for alias, entry in registry.entries().items()}
     assert {alias: limit.command_timeout for alias, limit in limits.items()} == {
         "given": 1.5,
         "derived": 3.0,
         "off": None,
+        "sentinel": 4.0,
+        "cluster": None,  # RedisCluster retries in its own loop: see W012
     }
     assert limits["given"].retries == limits["off"].retries  # redis-py's default retries, kept
 
