@@ -114,8 +114,8 @@ def default_retry() -> Retry | None:
 
 def describe_retry(retry: Any) -> tuple[int, str | None]:
     """(retries, backoff class name) of a connection's redis-py ``Retry`` object."""
-    if retry is None or (deadline.is_bounded(retry) and compat.retry_count(retry) == 0):
-        return 0, None  # a deadline alone (no retries) reads as redis-py's "no retry"
+    if retry is None:
+        return 0, None
     backoff = compat.retry_backoff(retry)
     return compat.retry_count(retry), type(backoff).__name__ if backoff is not None else None
 
