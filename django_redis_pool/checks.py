@@ -34,6 +34,7 @@ ALL_IDS = (
     "django_redis_pool.W009",
     "django_redis_pool.W010",
     "django_redis_pool.W011",
+    "django_redis_pool.W012",
     "django_redis_pool.E002",
     "django_redis_pool.E003",
     "django_redis_pool.E004",
@@ -160,7 +161,41 @@ def _check_entry(entry: PoolEntry) -> list[CheckMessage]:
                 id="django_redis_pool.W010",
             )
         )
+    messages.extend(_check_deadline(entry))
     return messages
+
+
+def _check_deadline(entry: PoolEntry) -> list[CheckMessage]:
+    """Retries that no COMMAND_TIMEOUT bounds: attempts x (timeouts + backoff) per call."""
+    settings, limits, where = entry.settings, entry.limits, setting_path(entry.settings.alias)
+    if settings.kind == "cluster":
+        if settings.command_timeout_derived or settings.command_timeout is None:
+            return []
+        message = (
+            f"{where} is a Cluster alias: its 'COMMAND_TIMEOUT' has no effect, because RedisCluster "
+            "retries a command in its own loop, not through the connections' retry."
+        )
+        hint = (
+            f"Remove 'COMMAND_TIMEOUT' from {where}; bound a call with 'SOCKET_TIMEOUT' and the "
+            "'retry' of its 'OPTIONS' (attempts x timeouts)."
+        )
+    elif limits.command_timeout is not None or not limits.retries or limits.socket_timeout is None:
+        return []  # bounded, no retries, or W001 says more
+    else:
+        attempt = (limits.socket_connect_timeout or limits.socket_timeout) + limits.socket_timeout
+        message = (
+            f"{where} retries a failed command {limits.retries} times and no COMMAND_TIMEOUT bounds "
+            f"them: one call to a stalled or black-holed server can take {limits.retries + 1} attempts "
+            f"of up to {attempt:g}s each ({(limits.retries + 1) * attempt:g}s), plus backoff."
+        )
+        hint = (
+            f"Remove 'COMMAND_TIMEOUT': None from {where} (it defaults to {attempt:g}s, one attempt), "
+            "or set the seconds one call may take in all."
+            if not settings.command_timeout_derived
+            else f"The 'retry' in {where}['OPTIONS'] is a subclass of redis-py's Retry, which "
+            "COMMAND_TIMEOUT cannot bound: use redis.retry.Retry itself, or fewer retries."
+        )
+    return [Warning(message, hint=hint, id="django_redis_pool.W012")]
 
 
 def _is_remote(host: str | None) -> bool:

@@ -169,6 +169,15 @@ def test_retry_count_and_backoff() -> None:
     assert (compat.retry_count(retry), compat.retry_backoff(retry)) == (3, backoff)
 
 
+def test_retry_errors_are_the_ones_given_or_redis_pys_defaults() -> None:
+    given = Retry(ExponentialBackoff(), 3, (redis.ConnectionError,))
+    assert compat.retry_errors(given) == (redis.ConnectionError,)
+    assert set(compat.retry_errors(Retry(ExponentialBackoff(), 3))) >= {
+        redis.ConnectionError,
+        redis.TimeoutError,
+    }
+
+
 def test_sentinel_master_address_is_read_and_set_where_redis_py_keeps_it() -> None:
     manager = Sentinel([("127.0.0.1", free_port())])
     pool = SentinelConnectionPool("mymaster", manager)

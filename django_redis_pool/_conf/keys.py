@@ -31,7 +31,7 @@ KEYWORD_OF_KEY = {
 }
 KEY_OF_KEYWORD = {keyword: key for key, keyword in KEYWORD_OF_KEY.items()}
 # Keys the pool reads itself; never passed to redis-py.
-POOL_KEYS = ("MAX_LIFETIME", "MAX_IDLE", "LEAK_WARNING")
+POOL_KEYS = ("MAX_LIFETIME", "MAX_IDLE", "LEAK_WARNING", "COMMAND_TIMEOUT")
 KNOWN_KEYS = (
     "URL",
     "BLOCKING",

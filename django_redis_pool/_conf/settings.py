@@ -47,6 +47,9 @@ class PoolSettings:
     leak_warning: float | None = None
     # CIRCUIT_BREAKER: (failures, first probe delay, longest probe delay); None: off.
     breaker: tuple[int, float, float] | None = (5, 1.0, 10.0)
+    # COMMAND_TIMEOUT; when the alias does not give it, derived from the socket timeouts.
+    command_timeout: float | None = None
+    command_timeout_derived: bool = True
     # Set for a Sentinel alias, and for a Cluster alias; neither for a single server.
     sentinel: SentinelSettings | None = None
     cluster: ClusterSettings | None = None
@@ -153,6 +156,8 @@ def parse_alias(alias: Any, config: Any) -> PoolSettings:
         max_idle=config.get("MAX_IDLE"),
         leak_warning=config.get("LEAK_WARNING"),
         breaker=parse_breaker(alias, config),
+        command_timeout=config.get("COMMAND_TIMEOUT"),
+        command_timeout_derived="COMMAND_TIMEOUT" not in config,
         sentinel=kind if isinstance(kind, SentinelSettings) else None,
         cluster=kind if isinstance(kind, ClusterSettings) else None,
         kwargs=MappingProxyType(kwargs),

@@ -21,7 +21,7 @@ from typing import Any
 import redis.asyncio
 
 from ..exceptions import PoolExhaustedError
-from . import compat, errors, events, retire
+from . import compat, deadline, errors, events, retire
 from .breaker import describe, refused
 from .counters import Snapshot, leak_message, summarize
 from .naming import format_client_name, pool_repr
@@ -109,6 +109,7 @@ class AsyncPool(compat.RedisPyState, retire.AsyncRetiring, redis.asyncio.Connect
         connection = policy.take_idle()
         if connection is None:
             connection = await self._checkout()
+        held = deadline.hold(connection)  # COMMAND_TIMEOUT runs from here, the connect included
         try:
             if policy.chores:
                 # nowait: no suspension, so no cancellation can leave a stale socket open.
@@ -118,6 +119,7 @@ class AsyncPool(compat.RedisPyState, retire.AsyncRetiring, redis.asyncio.Connect
             policy.checkout_failed(errors.uncounted(exc), _monotonic(), describe(exc))
             await self.release(connection)
             raise
+        deadline.hand_over(held)
         return connection
 
     async def _checkout(self) -> Any:

@@ -166,6 +166,12 @@ def retry_backoff(retry: Any) -> Any:
     return getattr(retry, "_backoff", None)
 
 
+def retry_errors(retry: Any) -> tuple[type[Exception], ...]:
+    """The errors a redis-py ``Retry`` retries on (``_supported_errors``, from 5.x to 8.x)."""
+    errors: tuple[type[Exception], ...] = retry._supported_errors
+    return errors
+
+
 # -- Sentinel and Cluster ----------------------------------------------------------------------
 
 

@@ -19,7 +19,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ..exceptions import PoolExhaustedError
-from . import compat, errors, events, probe, retire
+from . import compat, deadline, errors, events, probe, retire
 from .breaker import describe, refused
 from .counters import Snapshot, leak_message, summarize
 from .naming import format_client_name, pool_repr
@@ -116,6 +116,7 @@ class Pool(compat.RedisPyState, retire.Retiring, redis.ConnectionPool):
             connection = self._policy.take_idle()
         if connection is None:
             connection = self._checkout()
+        held = deadline.hold(connection)  # COMMAND_TIMEOUT runs from here, the connect included
         try:
             connection.connect()
             # A pooled connection must have nothing left to read: if it has, the previous
@@ -133,11 +134,12 @@ class Pool(compat.RedisPyState, retire.Retiring, redis.ConnectionPool):
                 self._policy.checkout_failed(errors.uncounted(exc), _monotonic(), describe(exc))
             self.release(connection)
             raise
+        deadline.hand_over(held)
         return connection
 
     def _checkout(self, wait_limit: float | None = None) -> Any:
-        """Checkout when the fast path does not apply: recycling, a new connection, or a fair wait
-        (of at most ``wait_limit`` seconds when given, if that is shorter than POOL_TIMEOUT)."""
+        """Checkout off the fast path: recycling, a new connection, or a fair wait (of at most
+        ``wait_limit`` seconds when given, if shorter than POOL_TIMEOUT)."""
         policy = self._policy
         origin = None
         if policy.leak_warning is not None:

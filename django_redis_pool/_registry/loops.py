@@ -26,6 +26,7 @@ from .._conf.build_errors import BUILD_ERRORS, setting_error
 from .._conf.settings import DEFAULT_ALIAS
 from .._pool import compat
 from .._pool.async_driver import AsyncPool
+from .._pool.deadline import DeadlineRetry
 from .._topology.cluster_async import build_async_cluster
 from .._topology.cluster_nodes import NodePools
 from .._topology.entry import PoolEntry, pool_arguments
@@ -149,6 +150,8 @@ def _async_retry(retry: Any) -> Any:
     """redis.asyncio wants its own Retry class (same backoff, same count)."""
     if isinstance(retry, AsyncRetry):
         return retry
+    if isinstance(retry, DeadlineRetry):
+        return retry.asyncio_twin()
     return AsyncRetry(compat.retry_backoff(retry), compat.retry_count(retry))
 
 

@@ -16,7 +16,7 @@ from redis.retry import Retry
 
 from .._conf.build_errors import BUILD_ERRORS, setting_error
 from .._conf.settings import PoolSettings
-from .._pool import compat
+from .._pool import compat, deadline
 from .._pool.thread_driver import Pool
 
 
@@ -31,6 +31,8 @@ class Limits:
     pool_timeout: float | None
     retries: int = 0
     retry_backoff: str | None = None
+    # COMMAND_TIMEOUT in force (None: no deadline bounds the retries).
+    command_timeout: float | None = None
 
 
 class PoolEntry:
@@ -139,6 +141,12 @@ def pool_arguments(settings: PoolSettings) -> dict[str, Any]:
     }
     if "retry" not in kwargs:
         kwargs["retry"] = default_retry()
+    kwargs["retry"] = deadline.with_deadline(
+        kwargs["retry"],
+        settings.command_timeout,
+        derived=settings.command_timeout_derived,
+        retry_once=bool(kwargs.get("retry_on_timeout") or kwargs.get("retry_on_error")),
+    )
     return kwargs
 
 
@@ -154,7 +162,8 @@ def effective_limits(
         probe = connection_class(**kwargs)
     except BUILD_ERRORS as exc:
         raise setting_error(settings, exc, kwargs, lambda rest: connection_class(**rest)) from None
-    retries, backoff = describe_retry(getattr(probe, "retry", None))
+    retry = getattr(probe, "retry", None)
+    retries, backoff = describe_retry(retry)
     return Limits(
         socket_timeout=getattr(probe, "socket_timeout", None),
         socket_connect_timeout=getattr(probe, "socket_connect_timeout", None),
@@ -163,4 +172,5 @@ def effective_limits(
         pool_timeout=pool.timeout if pool.blocking else None,
         retries=retries,
         retry_backoff=backoff,
+        command_timeout=retry.budget_for(probe) if deadline.is_bounded(retry) else None,
     )
