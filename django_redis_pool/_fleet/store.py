@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from .._conf.fleet import FleetSettings
-from .._pool.counters import STATS_KEYS
+from .._pool.counters import BREAKER_STATES, STATS_KEYS
 from .._registry import sync as registry
 from .snapshot import SCHEMA
 
@@ -25,7 +25,7 @@ MAX_PROCESSES = 10_000
 # again as JSON, which the page's JSON.parse must accept (no NaN, no Infinity).
 MAX_NUMBER = 2.0**53
 # The stats a reader computes with (an asyncio row's "loops" too); other keys are not read.
-NUMERIC_STATS = (*STATS_KEYS, "loops")
+NUMERIC_STATS = (*(key for key in STATS_KEYS if key != "breaker_state"), "loops")
 
 
 class FleetRead(NamedTuple):
@@ -164,7 +164,15 @@ def _wrong_value(document: Mapping[str, Any]) -> str:
             for key in NUMERIC_STATS
             if key in stats
         ]
+        if "breaker_state" in stats:
+            checks.append(
+                (f"{where}['stats']['breaker_state']", stats["breaker_state"], _state, "a breaker state")
+            )
     return next((f"{name} is not {what}" for name, value, ok, what in checks if not ok(value)), "")
+
+
+def _state(value: Any) -> bool:
+    return value in BREAKER_STATES
 
 
 def _shown(key: bytes | str) -> str:
