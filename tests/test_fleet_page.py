@@ -33,7 +33,7 @@ INACTIVE_STAFF = SimpleNamespace(is_active=False, is_staff=True)
 def stats(**values: Any) -> dict[str, Any]:
     floats = {"wait_ms_total", "wait_ms_max", "wait_ms_p50", "wait_ms_p99", "wait_ms_window_max"}
     base = {key: 0.0 if key in floats else 0 for key in STATS_KEYS}
-    return {**base, "oldest_checkout_age_s": None, **values}
+    return {**base, "oldest_checkout_age_s": None, "breaker_state": "closed", **values}
 
 
 def snapshot(host: str, pid: int, pools: list[dict[str, Any]], age_s: float = 1.25) -> dict[str, Any]:
