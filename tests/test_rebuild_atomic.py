@@ -11,6 +11,7 @@ import asyncio
 import os
 import signal
 import threading
+import time
 import warnings
 from typing import Any
 
@@ -66,13 +67,18 @@ class ConnectionSampler:
         self.admin.close()
 
 
-def rebuild_repeatedly(server: RedisServer, stop: threading.Event) -> int:
-    """Switch REDIS_POOL between two limits REBUILDS times (each override and each restore rebuilds)."""
+def rebuild_repeatedly(server: RedisServer, stop: threading.Event, worked: Any = None) -> int:
+    """Switch REDIS_POOL between two limits REBUILDS times (each override and each restore rebuilds),
+    then stop the callers (once ``worked()`` says each caller got a command through, when given:
+    on a slow host the rebuilds can end before every task had a turn)."""
     rebuilds = 0
     for n in range(REBUILDS // 2):
         with override_settings(REDIS_POOL=alias_settings(server, MAX_CONNECTIONS - n % 2)):
             rebuilds += 1
         rebuilds += 1
+    deadline = time.monotonic() + 10
+    while worked is not None and not worked() and time.monotonic() < deadline:
+        time.sleep(0.01)
     stop.set()
     return rebuilds
 
@@ -143,7 +149,7 @@ def test_tasks_follow_the_new_pools_while_the_setting_changes(real_redis: RedisS
     )
     with ConnectionSampler(real_redis) as sampler:
         loop_thread.start()
-        rebuilds = rebuild_repeatedly(real_redis, stop)
+        rebuilds = rebuild_repeatedly(real_redis, stop, worked=lambda: min(commands) > 0)
         loop_thread.join(30)
     assert [repr(e) for e in errors[:5]] == []
     assert rebuilds == REBUILDS

@@ -79,7 +79,10 @@ def test_a_failed_reconnect_inside_a_commands_retries_is_named_and_counted(
     pool_driver: Driver, acl_user: Any
 ) -> None:
     url = f"redis://{USER}:{PASSWORD}@127.0.0.1:{pool_driver.server.port}/0"
-    pool_driver.configure(URL=url, OPTIONS={"retry": Retry(NoBackoff(), 1)})
+    # retry_on_error: redis-py 5.0 retries a ConnectionError only when told to (8.x by default).
+    pool_driver.configure(
+        URL=url, OPTIONS={"retry": Retry(NoBackoff(), 1), "retry_on_error": [redis.ConnectionError]}
+    )
     connection = pool_driver.checkout()
     # The password changes and the server drops the connection: the command's read fails on the
     # established connection, and redis-py's one retry reconnects, with the old password.
