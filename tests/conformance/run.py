@@ -134,8 +134,12 @@ def run_pytest(name: str, sdist: Path, redis_url: str, plugins: list[str], extra
     return Run(name, json.loads(outcomes_path.read_text()))
 
 
-def load_differences() -> dict[str, str]:
-    differences = tomllib.loads(DIFFERENCES.read_text()).get("differences", {})
+def load_differences(version: str = redis.__version__) -> dict[str, str]:
+    """The differences for every redis-py, and those of this redis-py's major version
+    (``[differences_by_major."5"]``: tests whose expectation changed between majors)."""
+    document = tomllib.loads(DIFFERENCES.read_text())
+    differences = dict(document.get("differences", {}))
+    differences.update(document.get("differences_by_major", {}).get(version.split(".")[0], {}))
     if not all(isinstance(reason, str) and reason.strip() for reason in differences.values()):
         raise SystemExit(f"conformance: every entry of {DIFFERENCES.name} needs a one-line reason")
     return differences
