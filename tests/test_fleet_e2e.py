@@ -22,6 +22,7 @@ from django_redis_pool._conf.fleet import FleetSettings
 from django_redis_pool._fleet.store import process_key, read_fleet
 from tests.conftest import NO_SERVER, WHAT_TO_DO, skip_or_fail
 from tests.support.redis_server import RedisServer, free_port, redis_server_binary
+from tests.support.waiting import eventually as _eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.real_redis]
 
@@ -35,13 +36,7 @@ PUBLISHER_THREAD = "django_redis_pool fleet"
 
 
 def eventually(condition: Callable[[], Any], within: float = 30.0) -> Any:
-    """Poll ``condition`` until it returns something true (a deadline, not a timing assertion)."""
-    deadline = time.monotonic() + within
-    while True:
-        value = condition()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.05)
+    return _eventually(condition, within, every=0.05)
 
 
 def children_of(parent: int) -> set[int]:

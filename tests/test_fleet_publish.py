@@ -8,7 +8,7 @@ import logging
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -26,18 +26,9 @@ from django_redis_pool._pool.counters import STATS_KEYS
 from django_redis_pool._registry import sync as registry
 from tests.conftest import SAFE_LIMITS
 from tests.support.redis_server import APP_PASSWORD, RedisServer
+from tests.support.waiting import eventually
 
 FAST = {"ALIAS": "default", "INTERVAL": 0.2}
-
-
-def eventually(condition: Callable[[], Any], within: float = 10.0) -> Any:
-    """Poll ``condition`` until it returns something true (a deadline, not a timing assertion)."""
-    deadline = time.monotonic() + within
-    while True:
-        value = condition()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.02)
 
 
 @pytest.fixture
